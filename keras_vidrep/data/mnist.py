@@ -1,0 +1,175 @@
+"""Finding and reading the MNIST digits, online or offline."""
+
+import gzip
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+
+MNIST_ENV = "KERAS_VIDREP_MNIST"
+SPLITS = ("train", "test")
+# With only the MNIST *test* files (the offline copy our machines carry), the
+# first 8,000 digits are training digits and the last 2,000 test digits.
+OFFLINE_TRAIN_COUNT = 8000
+
+_IDX_IMAGES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+_IDX_LABELS = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
+_IDX_MAGIC = {3: 2051, 1: 2049}  # images have 3 dims, labels 1
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """No MNIST digits were found in any of the places searched."""
+
+
+def read_idx(path, ndim):
+    """Reads an MNIST IDX file (optionally gzipped) into a uint8 array."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != _IDX_MAGIC[ndim]:
+        raise ValueError(
+            f"{path} is not an MNIST IDX file with {ndim} dimension(s): "
+            f"expected magic number {_IDX_MAGIC[ndim]}, received {magic}."
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(
+            f"{path} is truncated: its header announces {dims} values, "
+            f"received {data.size}."
+        )
+    return data.reshape(dims)
+
+
+def _find_idx(folder, stem):
+    for name in (stem + ".gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _load_idx_folder(folder, split):
+    test_images = _find_idx(folder, _IDX_IMAGES["test"])
+    test_labels = _find_idx(folder, _IDX_LABELS["test"])
+    train_images = _find_idx(folder, _IDX_IMAGES["train"])
+    train_labels = _find_idx(folder, _IDX_LABELS["train"])
+    if train_images and train_labels and test_images and test_labels:
+        images, labels = (train_images, train_labels) if split == "train" else (
+            test_images, test_labels)
+        return read_idx(images, 3), read_idx(labels, 1).astype(np.int64)
+    if test_images and test_labels:
+        images = read_idx(test_images, 3)
+        labels = read_idx(test_labels, 1).astype(np.int64)
+        part = (slice(None, OFFLINE_TRAIN_COUNT) if split == "train"
+                else slice(OFFLINE_TRAIN_COUNT, None))
+        return images[part], labels[part]
+    return None
+
+
+def _load_npz(path, split):
+    with np.load(path) as data:
+        return data[f"x_{split}"], data[f"y_{split}"].astype(np.int64)
+
+
+def _load_from(location, split):
+    """Digits from a folder of IDX files, an ``mnist.npz`` or a folder holding
+    one; ``None`` when the location holds no MNIST."""
+    location = Path(location).expanduser()
+    if location.is_file() and location.suffix == ".npz":
+        return _load_npz(location, split)
+    if location.is_dir():
+        found = _load_idx_folder(location, split)
+        if found is None and (location / "mnist.npz").is_file():
+            found = _load_npz(location / "mnist.npz", split)
+        return found
+    return None
+
+
+def keras_cache_path():
+    """Where ``keras.datasets.mnist`` keeps its download."""
+    keras_home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+    return Path(keras_home).expanduser() / "datasets" / "mnist.npz"
+
+
+def _online(host="storage.googleapis.com", port=443, timeout=3.0):
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_mnist_digits(split="train", source=None, download=True):
+    """Loads MNIST digits for building bouncing-digit sequences.
+
+    Looks, in order, at:
+
+    1. ``source``: a folder of MNIST IDX files (``.gz`` or not), an
+       ``mnist.npz`` file, or a folder holding ``mnist.npz``;
+    2. the folder or file named by the environment variable
+       ``KERAS_VIDREP_MNIST``;
+    3. the Keras cache, ``~/.keras/datasets/mnist.npz`` (``$KERAS_HOME``);
+    4. a download through ``keras.datasets.mnist`` when ``download`` is true and
+       the machine is online.
+
+    A location given explicitly (``source`` or the environment variable) that
+    holds no MNIST is an error, not a reason to look further: a mistyped path
+    should not silently turn into a download.
+
+    With the full MNIST, the usual 60,000 / 10,000 split applies. When only the
+    test files exist (the offline copy), digits 0-7999 are the ``"train"``
+    digits and 8000-9999 the ``"test"`` digits.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        source: optional path, see above.
+        download: whether step 4 may run.
+
+    Returns:
+        ``(images, labels)``: uint8 array ``(N, 28, 28)`` and int64 array
+        ``(N,)``.
+
+    Raises:
+        ValueError: unknown ``split``.
+        MNISTNotFoundError: nothing found; the message lists where it looked.
+    """
+    if split not in SPLITS:
+        raise ValueError(
+            f"`split` must be one of {SPLITS}. Received: split={split!r}")
+    looked = []
+    explicit = [("source argument", source),
+                (f"environment variable {MNIST_ENV}", os.environ.get(MNIST_ENV))]
+    for what, location in explicit:
+        if location:
+            found = _load_from(location, split)
+            if found is None:
+                raise MNISTNotFoundError(
+                    f"The {what} points at {location!s}, which holds no MNIST: "
+                    "expected a folder with t10k-images-idx3-ubyte(.gz) and "
+                    "t10k-labels-idx1-ubyte(.gz) (plus the train-* files for the "
+                    "full split), an mnist.npz, or a folder holding mnist.npz."
+                )
+            return found
+        looked.append(f"{what} (not set)")
+    cache = keras_cache_path()
+    if cache.is_file():
+        return _load_npz(cache, split)
+    looked.append(f"Keras cache {cache} (absent)")
+    if download and _online():
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        if split == "train":
+            return x_train, y_train.astype(np.int64)
+        return x_test, y_test.astype(np.int64)
+    looked.append("download through keras.datasets.mnist ("
+                  + ("machine offline" if download else "download=False") + ")")
+    raise MNISTNotFoundError(
+        "MNIST digits not found. Looked at: " + "; ".join(looked) + ". "
+        f"Provide them with load_mnist_digits(source=PATH) or {MNIST_ENV}=PATH, "
+        "PATH being a folder of MNIST IDX files (.gz) or an mnist.npz, or run "
+        "once on a machine with internet access to fill the Keras cache."
+    )

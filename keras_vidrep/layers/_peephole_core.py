@@ -1,0 +1,305 @@
+"""Machinery shared by the fully-connected and the convolutional peephole LSTM.
+
+Both compute the same gate equations; they differ only in how the input and the
+previous output are projected onto the four gates (a matrix product or a
+convolution). The shared part lives here once: the gate update, the weights
+that do not depend on the projection (bias, peepholes), dropout, the
+configuration, and the fast sequence layer that projects the inputs of every
+timestep in one operation before the recurrence.
+"""
+
+import inspect
+
+import keras
+from keras import ops
+
+from keras_vidrep.layers._keras_internals import DropoutRNNCell
+from keras_vidrep.layers._keras_internals import rnn as backend_rnn
+
+GATE_COUNT = 4  # gate order along the last axis: input, forget, cell, output
+
+
+def peephole_lstm_update(z, c_prev, peepholes, activation, recurrent_activation):
+    """One LSTM state update from the gate pre-activations.
+
+    Args:
+        z: pre-activations ``W x + R h + b`` of the four gates, concatenated on
+            the last axis in the order [i, f, c, o].
+        c_prev: previous cell state, same shape as each quarter of ``z``.
+        peepholes: ``None``, or ``(p_i, p_f, p_o)`` broadcastable against
+            ``c_prev`` (Hadamard products).
+        activation: cell input and output activation (tanh in the papers).
+        recurrent_activation: gate activation (sigmoid in the papers).
+
+    Returns:
+        ``(h, c)``: the new output and the new cell state.
+    """
+    z_i, z_f, z_c, z_o = ops.split(z, GATE_COUNT, axis=-1)
+    if peepholes is not None:
+        p_i, p_f, p_o = peepholes
+        z_i = z_i + p_i * c_prev
+        z_f = z_f + p_f * c_prev
+    i = recurrent_activation(z_i)
+    f = recurrent_activation(z_f)
+    c = f * c_prev + i * activation(z_c)
+    if peepholes is not None:
+        # The output gate peeps at the *new* cell state (Gers et al. 2002).
+        z_o = z_o + p_o * c
+    o = recurrent_activation(z_o)
+    h = o * activation(c)
+    return h, c
+
+
+def _positive_int(value, name, cls_name):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"`{name}` of {cls_name} must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def _rate(value, name, cls_name):
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(
+            f"`{name}` of {cls_name} must be in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
+    """Base of the peephole LSTM cells; subclasses define the projections.
+
+    A subclass sets ``self.size`` (units or filters) and implements
+    ``_build_kernels(input_shape)``, ``_apply_kernel(x, over_time)`` and
+    ``_apply_recurrent_kernel(h)``, plus its own ``get_config`` entries.
+    """
+
+    _weight_kinds = ("kernel", "recurrent", "bias", "peephole")
+
+    def __init__(
+        self,
+        size,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_peepholes=True,
+        use_bias=True,
+        unit_forget_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        peephole_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        peephole_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        peephole_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        cls_name = type(self).__name__
+        self.size = size
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_peepholes = bool(use_peepholes)
+        self.use_bias = bool(use_bias)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        initializers = (kernel_initializer, recurrent_initializer,
+                        bias_initializer, peephole_initializer)
+        regularizers = (kernel_regularizer, recurrent_regularizer,
+                        bias_regularizer, peephole_regularizer)
+        constraints = (kernel_constraint, recurrent_constraint,
+                       bias_constraint, peephole_constraint)
+        for kind, init, reg, con in zip(self._weight_kinds, initializers,
+                                        regularizers, constraints):
+            setattr(self, f"{kind}_initializer", keras.initializers.get(init))
+            setattr(self, f"{kind}_regularizer", keras.regularizers.get(reg))
+            setattr(self, f"{kind}_constraint", keras.constraints.get(con))
+        self.dropout = _rate(dropout, "dropout", cls_name)
+        self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout",
+                                       cls_name)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+
+    # -- weights ------------------------------------------------------------
+    def _add_gate_weight(self, name, shape, kind, initializer=None):
+        return self.add_weight(
+            name=name,
+            shape=shape,
+            initializer=initializer or getattr(self, f"{kind}_initializer"),
+            regularizer=getattr(self, f"{kind}_regularizer"),
+            constraint=getattr(self, f"{kind}_constraint"),
+        )
+
+    def _build_bias_and_peepholes(self):
+        size = self.size
+        if self.use_bias:
+            initializer = self.bias_initializer
+            if self.unit_forget_bias:
+                base = self.bias_initializer
+
+                def initializer(_, *args, **kwargs):
+                    # Forget gate starts at 1 (Jozefowicz et al. 2015).
+                    return ops.concatenate([
+                        base((size,), *args, **kwargs),
+                        keras.initializers.get("ones")((size,), *args, **kwargs),
+                        base((2 * size,), *args, **kwargs),
+                    ])
+
+            self.bias = self._add_gate_weight("bias", (GATE_COUNT * size,),
+                                              "bias", initializer)
+        else:
+            self.bias = None
+        if self.use_peepholes:
+            self.input_gate_peephole_weights = self._add_gate_weight(
+                "input_gate_peephole_weights", (size,), "peephole")
+            self.forget_gate_peephole_weights = self._add_gate_weight(
+                "forget_gate_peephole_weights", (size,), "peephole")
+            self.output_gate_peephole_weights = self._add_gate_weight(
+                "output_gate_peephole_weights", (size,), "peephole")
+
+    def build(self, input_shape):
+        self._build_kernels(tuple(input_shape))
+        self._build_bias_and_peepholes()
+
+    # -- computation --------------------------------------------------------
+    @property
+    def peepholes(self):
+        if not self.use_peepholes:
+            return None
+        return (self.input_gate_peephole_weights,
+                self.forget_gate_peephole_weights,
+                self.output_gate_peephole_weights)
+
+    def input_projection(self, inputs, training=False, over_time=False):
+        """``W x + b`` for one step, or for every step at once if ``over_time``.
+
+        With ``over_time=True`` the inputs carry a time axis at position 1 and
+        the projection of all timesteps is one matmul / convolution.
+        """
+        if training and self.dropout > 0:
+            mask = self.get_dropout_mask(inputs[:, 0] if over_time else inputs)
+            inputs = inputs * (ops.expand_dims(mask, 1) if over_time else mask)
+        z = self._apply_kernel(inputs, over_time)
+        if self.use_bias:
+            z = z + self.bias
+        return z
+
+    def recurrent_step(self, projected_inputs, states, training=False):
+        """Completes one step from the already projected inputs ``W x + b``."""
+        h_prev, c_prev = states[0], states[1]
+        if training and self.recurrent_dropout > 0:
+            h_prev = h_prev * self.get_recurrent_dropout_mask(h_prev)
+        z = projected_inputs + self._apply_recurrent_kernel(h_prev)
+        h, c = peephole_lstm_update(z, c_prev, self.peepholes, self.activation,
+                                    self.recurrent_activation)
+        return h, [h, c]
+
+    def call(self, inputs, states, training=False):
+        projected = self.input_projection(inputs, training=training)
+        return self.recurrent_step(projected, states, training=training)
+
+    def get_config(self):
+        config = {
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation),
+            "use_peepholes": self.use_peepholes,
+            "use_bias": self.use_bias,
+            "unit_forget_bias": self.unit_forget_bias,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        for kind in self._weight_kinds:
+            config[f"{kind}_initializer"] = keras.initializers.serialize(
+                getattr(self, f"{kind}_initializer"))
+            config[f"{kind}_regularizer"] = keras.regularizers.serialize(
+                getattr(self, f"{kind}_regularizer"))
+            config[f"{kind}_constraint"] = keras.constraints.serialize(
+                getattr(self, f"{kind}_constraint"))
+        return {**super().get_config(), **config}
+
+
+_LAYER_ONLY_KEYS = ("name", "trainable", "dtype")
+
+
+def _cell_parameters(cell_class):
+    """Names of the constructor arguments of a cell class and its bases."""
+    names = set()
+    for klass in cell_class.__mro__:
+        if issubclass(klass, PeepholeCellBase) and "__init__" in vars(klass):
+            names.update(inspect.signature(klass.__init__).parameters)
+    return names - {"self", "kwargs", "size"}
+
+
+class FastPeepholeRNN(keras.layers.RNN):
+    """Sequence layer over a peephole cell with a fast path.
+
+    Subclasses set ``cell_class`` and ``input_ndim``. The constructor takes the
+    cell's arguments and the ``keras.layers.RNN`` arguments side by side (as
+    ``keras.layers.LSTM`` does), builds the cell, and ``get_config`` returns
+    them flat. ``inner_loop`` projects the inputs of all timesteps at once, then
+    runs only the recurrent part of the cell step by step.
+    """
+
+    cell_class = None
+    input_ndim = None
+    _cell_name = None
+
+    def __init__(self, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False,
+                 zero_output_for_mask=False, **kwargs):
+        cell_params = _cell_parameters(self.cell_class)
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_params}
+        cell = self.cell_class(
+            **cell_kwargs, name=self._cell_name,
+            dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True))
+        super().__init__(
+            cell, return_sequences=return_sequences, return_state=return_state,
+            go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask, **kwargs)
+        self.input_spec = keras.layers.InputSpec(ndim=self.input_ndim)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        projected = cell.input_projection(sequences, training=training,
+                                          over_time=True)
+
+        def step(projected_step, states):
+            return cell.recurrent_step(projected_step, states, training=training)
+
+        return backend_rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        return super().call(sequences, initial_state=initial_state, mask=mask,
+                            training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = {k: v for k, v in self.cell.get_config().items()
+                       if k not in _LAYER_ONLY_KEYS}
+        return {**config, **cell_config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
