@@ -372,3 +372,31 @@ def test_wrong_rank_is_a_value_error():
 def test_unknown_spatial_size_is_a_value_error():
     with pytest.raises(ValueError, match=r"known height, width.*None, None"):
         ConvLSTM(4, 3)(keras.Input((5, None, None, 1)))
+
+
+@pytest.mark.parametrize("kind", ["fc", "conv"])
+def test_zero_feature_inputs_run_on_state_alone(kind):
+    """No input (an unconditioned decoder): no kernel, z = R h + b."""
+    if kind == "fc":
+        layer = PeepholeLSTM(UNITS, return_sequences=True)
+        x = np.zeros((BATCH, STEPS, 0), "float32")
+        state_shape, project = (BATCH, UNITS), np.matmul
+    else:
+        layer = ConvLSTM(FILTERS, 3, return_sequences=True)
+        x = np.zeros((BATCH, STEPS, HEIGHT, WIDTH, 0), "float32")
+        state_shape, project = (BATCH, HEIGHT, WIDTH, FILTERS), reference.conv2d_same
+    rng = np.random.default_rng(4)
+    h0, c0 = (rng.normal(size=state_shape).astype("float32") for _ in range(2))
+    layer(x, initial_state=[h0, c0])
+    assert layer.cell.kernel is None
+    assert [w.path.split("/")[-1] for w in layer.weights][0] == "recurrent_kernel"
+    randomize(layer.cell)
+    r = np_(layer.cell.recurrent_kernel).astype("float64")
+    b = np_(layer.cell.bias).astype("float64")
+    peep = {g: np_(getattr(layer.cell, f"{n}_gate_peephole_weights"))
+            for g, n in (("i", "input"), ("f", "forget"), ("o", "output"))}
+    no_input = np.zeros(r.shape[:-2] + (0, r.shape[-1]))
+    expected, _, _ = reference.lstm_sequence(
+        np.zeros(x.shape), h0, c0, no_input, r, b, peep, project)
+    np.testing.assert_allclose(np_(layer(x, initial_state=[h0, c0])), expected,
+                               atol=1e-4)

@@ -165,7 +165,14 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
                 "output_gate_peephole_weights", (size,), "peephole")
 
     def build(self, input_shape):
-        self._build_kernels(tuple(input_shape))
+        input_shape = tuple(input_shape)
+        # Inputs with zero features are allowed: the cell then runs on its
+        # state alone and has no kernel (the unconditioned decoders of
+        # Srivastava et al. 2015).
+        self.has_inputs = input_shape[-1] != 0
+        self._build_kernels(input_shape)
+        if not self.has_inputs:
+            self.kernel = None
         self._build_bias_and_peepholes()
 
     # -- computation --------------------------------------------------------
@@ -186,7 +193,11 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
         if training and self.dropout > 0:
             mask = self.get_dropout_mask(inputs[:, 0] if over_time else inputs)
             inputs = inputs * (ops.expand_dims(mask, 1) if over_time else mask)
-        z = self._apply_kernel(inputs, over_time)
+        if self.has_inputs:
+            z = self._apply_kernel(inputs, over_time)
+        else:
+            z = ops.zeros((*ops.shape(inputs)[:-1], GATE_COUNT * self.size),
+                          dtype=self.compute_dtype)
         if self.use_bias:
             z = z + self.bias
         return z

@@ -83,6 +83,8 @@ class ConvLSTMCell(PeepholeCellBase):
 
     Input shape:
         ``(batch, height, width, channels)``, height and width known.
+        ``channels`` may be 0: the cell then runs on its state alone (no
+        ``kernel``).
 
     Output shape:
         ``(h, [h, c])``, each ``(batch, height, width, filters)``.
@@ -132,9 +134,10 @@ class ConvLSTMCell(PeepholeCellBase):
             )
         self.spatial_shape = tuple(input_shape[1:3])
         kh, kw = self.kernel_size
-        self.kernel = self._add_gate_weight(
-            "kernel", (kh, kw, input_shape[-1], GATE_COUNT * self.filters),
-            "kernel")
+        if self.has_inputs:
+            self.kernel = self._add_gate_weight(
+                "kernel", (kh, kw, input_shape[-1], GATE_COUNT * self.filters),
+                "kernel")
         self.recurrent_kernel = self._add_gate_weight(
             "recurrent_kernel", (kh, kw, self.filters, GATE_COUNT * self.filters),
             "recurrent")

@@ -62,7 +62,9 @@ class PeepholeLSTMCell(PeepholeCellBase):
         training: Python boolean, whether dropout is active.
 
     Input shape:
-        ``(batch, features)``.
+        ``(batch, features)``. ``features`` may be 0: the cell then runs on
+        its state alone (no ``kernel``), as the unconditioned decoders of
+        Srivastava et al. do.
 
     Output shape:
         ``(h, [h, c])`` with ``h`` and ``c`` of shape ``(batch, units)``.
@@ -96,8 +98,9 @@ class PeepholeLSTMCell(PeepholeCellBase):
                 "(batch, features) with a known number of features. "
                 f"Received: input_shape={input_shape}"
             )
-        self.kernel = self._add_gate_weight(
-            "kernel", (input_shape[-1], GATE_COUNT * self.units), "kernel")
+        if self.has_inputs:
+            self.kernel = self._add_gate_weight(
+                "kernel", (input_shape[-1], GATE_COUNT * self.units), "kernel")
         self.recurrent_kernel = self._add_gate_weight(
             "recurrent_kernel", (self.units, GATE_COUNT * self.units),
             "recurrent")

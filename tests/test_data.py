@@ -1,0 +1,288 @@
+"""MNIST loading, bouncing-digit physics and pipeline, fixed Moving MNIST."""
+
+import gzip
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_vidrep.data import MNISTNotFoundError
+from keras_vidrep.data import MovingMNISTNotFoundError
+from keras_vidrep.data import bouncing_digits
+from keras_vidrep.data import bouncing_digits_eval
+from keras_vidrep.data import load_mnist_digits
+from keras_vidrep.data import moving_mnist_test
+from keras_vidrep.data.bouncing_digits import reflect
+from keras_vidrep.data.bouncing_digits import trajectories
+
+FRAME, DIGIT = 64, 28
+
+
+# -- synthetic MNIST files -----------------------------------------------------
+
+def write_idx(path, array):
+    magic = 2051 if array.ndim == 3 else 2049
+    header = magic.to_bytes(4, "big") + b"".join(
+        d.to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def fake_digits(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (count, DIGIT, DIGIT)).astype(np.uint8),
+            rng.integers(0, 10, count).astype(np.int64))
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No env variable, an empty Keras cache, no download."""
+    monkeypatch.delenv("KERAS_VIDREP_MNIST", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    return tmp_path
+
+
+def test_offline_test_files_split_8000_2000(mnist_dir):
+    train_x, train_y = load_mnist_digits("train", source=mnist_dir)
+    test_x, test_y = load_mnist_digits("test", source=mnist_dir)
+    assert train_x.shape == (8000, 28, 28) and test_x.shape == (2000, 28, 28)
+    assert train_x.dtype == np.uint8 and train_y.shape == (8000,)
+    assert set(np.unique(test_y)) == set(range(10))
+    assert not np.array_equal(train_x[:2000], test_x)
+
+
+def test_idx_folder_with_train_files_uses_standard_split(isolated):
+    folder = isolated / "full"
+    folder.mkdir()
+    (tx, ty), (ex, ey) = fake_digits(30, 1), fake_digits(20, 2)
+    write_idx(folder / "train-images-idx3-ubyte.gz", tx)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", ty)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", ex)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", ey)
+    x, y = load_mnist_digits("train", source=folder)
+    np.testing.assert_array_equal(x, tx)
+    np.testing.assert_array_equal(y, ty)
+    x, _ = load_mnist_digits("test", source=folder)
+    np.testing.assert_array_equal(x, ex)
+
+
+def test_search_order_source_env_cache(isolated, monkeypatch):
+    def npz(path, value):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        images = np.full((3, DIGIT, DIGIT), value, np.uint8)
+        np.savez(path, x_train=images, y_train=np.zeros(3), x_test=images,
+                 y_test=np.zeros(3))
+        return path
+
+    cache = npz(isolated / "keras_home" / "datasets" / "mnist.npz", 1)
+    env = npz(isolated / "env" / "mnist.npz", 2)
+    source = npz(isolated / "source.npz", 3)
+    assert load_mnist_digits(download=False)[0][0, 0, 0] == 1
+    monkeypatch.setenv("KERAS_VIDREP_MNIST", str(env.parent))  # a folder
+    assert load_mnist_digits(download=False)[0][0, 0, 0] == 2
+    assert load_mnist_digits(source=source, download=False)[0][0, 0, 0] == 3
+    del cache
+
+
+def test_not_found_names_every_place(isolated):
+    with pytest.raises(MNISTNotFoundError) as error:
+        load_mnist_digits("test", download=False)
+    message = str(error.value)
+    for place in ("source argument", "KERAS_VIDREP_MNIST", "Keras cache",
+                  "keras.datasets.mnist", "source=PATH"):
+        assert place in message
+
+
+def test_explicit_location_without_mnist_is_an_error(isolated, monkeypatch):
+    with pytest.raises(MNISTNotFoundError, match="nowhere.*holds no MNIST"):
+        load_mnist_digits(source=isolated / "nowhere")
+    monkeypatch.setenv("KERAS_VIDREP_MNIST", str(isolated))
+    with pytest.raises(MNISTNotFoundError, match="environment variable"):
+        load_mnist_digits()
+    with pytest.raises(ValueError, match="split='validation'"):
+        load_mnist_digits("validation")
+
+
+def test_truncated_idx_file(isolated):
+    folder = isolated / "bad"
+    folder.mkdir()
+    x, y = fake_digits(4)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", y)
+    with gzip.open(folder / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write((2051).to_bytes(4, "big") + (4).to_bytes(4, "big")
+                + (28).to_bytes(4, "big") * 2 + x.tobytes()[:100])
+    with pytest.raises(ValueError, match="truncated"):
+        load_mnist_digits("test", source=folder)
+
+
+# -- physics -------------------------------------------------------------------
+
+def test_reflect_mirrors_at_both_walls():
+    got = reflect(tf.constant([-1.0, 0.0, 3.0, 10.0, 11.0, 25.0, -13.0]), 10.0)
+    np.testing.assert_allclose(got.numpy(), [1, 0, 3, 10, 9, 5, 7])
+
+
+def test_trajectories_constant_speed_and_reflection():
+    extent, speed = (36.0, 36.0), 3.6
+    exact = trajectories(tf.constant([3, 4]), 64, 20, 2, extent, speed).numpy()
+    assert exact.min() >= 0 and exact.max() <= 36
+    step = np.diff(exact, axis=1)  # (b, t-1, d, 2)
+    # Each velocity component keeps its magnitude (the median over time:
+    # bounces are rare) except in a step that hits a wall; a step with no
+    # bounce has exactly the prescribed speed.
+    magnitude = np.median(np.abs(step), axis=1, keepdims=True)
+    bounced = np.abs(np.abs(step) - magnitude) > 1e-3
+    no_bounce = ~bounced.any(axis=-1)
+    assert no_bounce.mean() > 0.5 and bounced.any()
+    np.testing.assert_allclose(np.linalg.norm(step, axis=-1)[no_bounce], speed,
+                               atol=1e-3)
+    # Between bounces the velocity is constant.
+    same_velocity = np.abs(step[:, 1:] - step[:, :-1]).max(axis=-1) < 1e-3
+    both_free = no_bounce[:, 1:] & no_bounce[:, :-1]
+    assert same_velocity[both_free].all()
+    # Reflection: a component that bounced once between two free steps moves
+    # the other way afterwards, at the same magnitude.
+    isolated = bounced[:, 1:-1] & ~bounced[:, :-2] & ~bounced[:, 2:]
+    before, after = step[:, :-2][isolated], step[:, 2:][isolated]
+    assert isolated.sum() > 10
+    np.testing.assert_allclose(after, -before, atol=1e-3)
+    # At a bounce the position lies within one step of a wall.
+    near_wall = np.minimum(exact, 36 - exact)[:, 1:][bounced] <= speed + 1e-3
+    assert near_wall.all()
+
+
+def paste_reference(images, positions):
+    frames = np.zeros((positions.shape[0], FRAME, FRAME), np.float32)
+    for t, frame_positions in enumerate(positions):
+        for image, (row, col) in zip(images, frame_positions):
+            window = frames[t, row:row + DIGIT, col:col + DIGIT]
+            np.maximum(window, image / 255.0, out=window)
+    return frames
+
+
+def test_frames_are_digits_pasted_at_positions_combined_by_max():
+    images, labels = fake_digits(50)
+    element = next(iter(bouncing_digits((images, labels), batch_size=4, seed=0,
+                                        with_info=True)))
+    frames = element["frames"].numpy()
+    positions = element["positions"].numpy()
+    picked_labels = element["labels"].numpy()
+    assert frames.shape == (4, 20, FRAME, FRAME, 1) and frames.dtype == np.float32
+    assert positions.shape == (4, 20, 2, 2) and picked_labels.shape == (4, 2)
+    assert positions.min() >= 0 and positions.max() <= FRAME - DIGIT
+    for b in range(4):
+        # Identify the digits by their labels is ambiguous; find them by
+        # matching the first frame against every candidate pair instead.
+        candidates = [i for i in range(50) if labels[i] in picked_labels[b]]
+        found = False
+        for i in candidates:
+            for j in candidates:
+                if (labels[i], labels[j]) != tuple(picked_labels[b]):
+                    continue
+                want = paste_reference(images[[i, j]], positions[b])
+                if np.allclose(frames[b, ..., 0], want, atol=1e-6):
+                    found = True
+        assert found, f"sequence {b} is not its digits pasted at its positions"
+
+
+def test_speed_in_pixels_matches_step_length():
+    images, labels = fake_digits(10)
+    element = next(iter(bouncing_digits(images, batch_size=32, seed=5,
+                                        step_length=0.1, with_info=True)))
+    positions = element["positions"].numpy().astype(float)
+    steps = np.linalg.norm(np.diff(positions, axis=1), axis=-1)
+    # Rounding to whole pixels moves each coordinate by at most 0.5.
+    assert np.median(steps) == pytest.approx(3.6, abs=0.75)
+    assert np.all(element["labels"].numpy() == -1)  # no labels given
+
+
+def test_deterministic_per_seed_and_values_in_range():
+    images, _ = fake_digits(20)
+
+    def first_two(seed):
+        it = iter(bouncing_digits(images, batch_size=3, seed=seed))
+        return np.concatenate([next(it).numpy(), next(it).numpy()])
+
+    a, b, c = first_two(11), first_two(11), first_two(12)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 0
+    assert not np.array_equal(a[:3], a[3:])  # batches differ from each other
+    assert a.min() >= 0.0 and a.max() <= 1.0
+
+
+def test_other_sizes():
+    images = np.full((5, 8, 8), 255, np.uint8)
+    frames = next(iter(bouncing_digits(images, batch_size=2, seed=0,
+                                       num_frames=7, frame_size=20,
+                                       num_digits=3))).numpy()
+    assert frames.shape == (2, 7, 20, 20, 1)
+    # Three solid 8x8 squares, overlapping by max: between 64 and 192 pixels.
+    lit = (frames > 0).sum(axis=(2, 3, 4))
+    assert lit.min() >= 64 and lit.max() <= 192
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size=0"),
+    ({"frame_size": 28}, "frame_size=28"),
+    ({"num_frames": -1}, "num_frames=-1"),
+    ({"step_length": 0}, "step_length=0"),
+    ({"seed": None}, "seed=None"),
+])
+def test_bad_arguments(kwargs, message):
+    images, _ = fake_digits(3)
+    arguments = {"batch_size": 2, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        bouncing_digits(images, **arguments)
+
+
+def test_bad_digits():
+    with pytest.raises(ValueError, match=r"Received: digits of shape \(3, 784\)"):
+        bouncing_digits(np.zeros((3, 784)), batch_size=1, seed=0)
+
+
+def test_eval_set_is_finite_deterministic_and_batch_size_independent():
+    digits = fake_digits(40)
+    a = np.concatenate([x.numpy() for x in bouncing_digits_eval(
+        130, seed=3, batch_size=32, digits=digits)])
+    b = np.concatenate([x.numpy() for x in bouncing_digits_eval(
+        130, seed=3, batch_size=50, digits=digits)])
+    assert a.shape == (130, 20, 64, 64, 1)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_eval_set_uses_the_test_digits(mnist_dir):
+    test_x, test_y = load_mnist_digits("test", source=mnist_dir)
+    element = next(iter(bouncing_digits_eval(
+        4, seed=0, batch_size=4, source=mnist_dir, with_info=True)))
+    assert element["frames"].shape == (4, 20, 64, 64, 1)
+    # The digits of each sequence come from the test digits.
+    frame = element["frames"].numpy()[0, 0, ..., 0]
+    (row, col) = element["positions"].numpy()[0, 0, 0]
+    patch = np.round(frame[row:row + 28, col:col + 28] * 255).astype(np.uint8)
+    covered = (patch >= test_x).all(axis=(1, 2))  # max of two >= each digit
+    assert covered.any()
+
+
+# -- fixed Moving MNIST --------------------------------------------------------
+
+def test_moving_mnist_file_is_returned_batch_major(tmp_path):
+    raw = np.random.default_rng(0).integers(0, 256, (20, 3, 64, 64),
+                                            dtype=np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", raw)
+    data = moving_mnist_test(tmp_path)  # a folder holding the file
+    assert data.shape == (3, 20, 64, 64, 1) and data.dtype == np.float32
+    np.testing.assert_allclose(data[1, 5, ..., 0], raw[5, 1] / 255.0)
+    first = moving_mnist_test(tmp_path / "mnist_test_seq.npy", num_sequences=2)
+    np.testing.assert_array_equal(first, data[:2])
+
+
+def test_moving_mnist_bad_layout_and_absent(tmp_path, monkeypatch):
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 20, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match=r"Received: dtype=uint8, shape=\(3, 20, 32, 32\)"):
+        moving_mnist_test(tmp_path / "wrong.npy")
+    with pytest.raises(MovingMNISTNotFoundError, match="No Moving MNIST"):
+        moving_mnist_test(tmp_path / "absent.npy")
+    monkeypatch.delenv("KERAS_VIDREP_MOVING_MNIST", raising=False)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    with pytest.raises(MovingMNISTNotFoundError, match="TFDS dataset"):
+        moving_mnist_test()
