@@ -9,7 +9,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "layers")
+_SUBMODULES = ("data", "layers", "models")
 
 
 def __getattr__(name):

@@ -1,0 +1,88 @@
+"""The twelve named model variants and the default training setup."""
+
+import itertools
+
+import keras
+
+from keras_vidrep.models.losses import LOSSES
+from keras_vidrep.models.losses import default_metrics
+from keras_vidrep.models.video_seq2seq import CELL_TYPES
+from keras_vidrep.models.video_seq2seq import KINDS
+from keras_vidrep.models.video_seq2seq import VideoSeq2Seq
+
+_DESCRIPTIONS = {
+    "autoencoder": "reconstructs the input frames in reverse order",
+    "predictor": "predicts the future frames",
+    "composite": "one encoder; reconstructs the input and predicts the future",
+}
+_CELL_WORDS = {"fc": "fully-connected peephole LSTM",
+               "conv": "ConvLSTM on 4x4 patches"}
+
+# name -> builder arguments: {kind}_{cell}, and {kind}_{cell}_cond.
+VARIANTS = {
+    f"{kind}_{cell}{'_cond' if conditional else ''}": {
+        "kind": kind, "cell": cell, "conditional": conditional}
+    for kind, cell, conditional in itertools.product(KINDS, CELL_TYPES,
+                                                     (False, True))
+}
+
+
+def describe(name):
+    """One line describing a variant."""
+    args = VARIANTS[name]
+    decoders = "conditional" if args["conditional"] else "unconditioned"
+    return (f"{_CELL_WORDS[args['cell']]}, {decoders} decoders: "
+            f"{_DESCRIPTIONS[args['kind']]}")
+
+
+def build_model(name, **overrides):
+    """Builds the named variant; keyword arguments override its defaults.
+
+    Args:
+        name: one of ``VARIANTS``, e.g. ``"composite_conv_cond"``.
+        **overrides: any ``VideoSeq2Seq`` argument (``hidden_sizes``,
+            ``input_frames``, ...).
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+    """
+    if name not in VARIANTS:
+        raise ValueError(f"Unknown model {name!r}. Valid names: "
+                         f"{', '.join(sorted(VARIANTS))}.")
+    clashing = set(overrides) & set(VARIANTS[name])
+    if clashing:
+        raise ValueError(
+            f"{sorted(clashing)} is fixed by the name {name!r}; choose another "
+            f"name instead. Received: {dict((k, overrides[k]) for k in clashing)}")
+    return VideoSeq2Seq(**VARIANTS[name], name=name, **overrides)
+
+
+def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
+                  learning_rate=1e-3, metrics=True, **compile_kwargs):
+    """Compiles a model with a per-frame loss on each output.
+
+    Args:
+        model: a ``VideoSeq2Seq``.
+        loss: ``"cross_entropy"`` (Bernoulli, summed over the pixels of a
+            frame, the paper's measure) or ``"mse"`` (squared error summed
+            over the pixels). A composite model minimises the sum of both
+            decoders' losses.
+        optimizer: a Keras optimizer name or instance.
+        learning_rate: used when ``optimizer`` is a name.
+        metrics: attach the per-frame metrics (MSE, MAE, cross-entropy,
+            PSNR, SSIM) to each output.
+        **compile_kwargs: passed to ``model.compile`` (``jit_compile``, ...).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"`loss` must be one of {sorted(LOSSES)}. "
+                         f"Received: loss={loss!r}")
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get(
+            {"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    model.compile(
+        optimizer=optimizer,
+        loss={target: LOSSES[loss]() for target in model.targets},
+        metrics=({target: default_metrics() for target in model.targets}
+                 if metrics else None),
+        **compile_kwargs)
+    return model

@@ -1,0 +1,452 @@
+"""LSTM encoder-decoder models of Srivastava, Mansimov and Salakhutdinov (2015).
+
+One encoder reads the input frames; its final state (every layer's ``h`` and
+``c``) is the representation and initialises each decoder:
+
+- the **reconstruction** decoder rebuilds the input frames in reverse order;
+- the **future** decoder predicts the frames that follow.
+
+A decoder is *unconditioned* (no input, it runs on its state) or
+*conditional* (its input is the previous frame, zeros at the first step).
+Conditional decoders are teacher-forced with the ground-truth previous frame
+when called with ``training=True`` on a clip that holds the target frames,
+and otherwise feed back their own previous output (autoregressive), as at
+inference and in every evaluation.
+
+The model's single input is ``frames`` (batch, time, H, W, C): at inference
+the ``input_frames`` observed frames; in training, the whole clip of
+``input_frames + future_frames`` frames, whose extra frames serve only as
+teacher-forcing inputs. ``model.training_pairs(dataset)`` makes such
+``(clip, targets)`` pairs from a bouncing-digits dataset.
+"""
+
+import keras
+from keras import ops
+
+from keras_vidrep.layers import ConvLSTM
+from keras_vidrep.layers import PeepholeLSTM
+from keras_vidrep.layers._keras_internals import rnn as backend_rnn
+from keras_vidrep.models.codecs import FlattenCodec
+from keras_vidrep.models.codecs import PatchCodec
+
+
+class CellType:
+    """What differs between fully-connected and convolutional models."""
+
+    def __init__(self, codec_class, make_layer, default_hidden_sizes):
+        self.codec_class = codec_class
+        self.make_layer = make_layer
+        self.default_hidden_sizes = default_hidden_sizes
+
+
+CELL_TYPES = {
+    "fc": CellType(
+        FlattenCodec,
+        lambda size, kernel_size, **kw: PeepholeLSTM(size, **kw),
+        (1024,)),
+    "conv": CellType(
+        PatchCodec,
+        lambda size, kernel_size, **kw: ConvLSTM(size, kernel_size, **kw),
+        (64, 64)),
+}
+
+# Which decoders each kind of model has.
+KINDS = {
+    "autoencoder": ("reconstruction",),
+    "predictor": ("future",),
+    "composite": ("reconstruction", "future"),
+}
+
+
+def _reversed_inputs(clip, input_frames, future_frames):
+    return clip[:, :input_frames][:, ::-1]
+
+
+def _future(clip, input_frames, future_frames):
+    return clip[:, input_frames:input_frames + future_frames]
+
+
+# What each decoder is trained to output, sliced from a clip of
+# input_frames + future_frames frames. Plain slicing: it works on numpy, TF
+# (tf.data) and every Keras backend alike.
+TARGETS = {"reconstruction": _reversed_inputs, "future": _future}
+
+
+def decoder_targets(clip, target, input_frames, future_frames):
+    """The ground truth of decoder ``target`` for a clip (batch, time, ...).
+
+    ``"reconstruction"``: the input frames in reverse order.
+    ``"future"``: the ``future_frames`` frames after the input frames.
+    """
+    return TARGETS[target](clip, input_frames, future_frames)
+
+
+def _make_codec(cell, frame_shape, patch_size):
+    return CELL_TYPES[cell].codec_class(frame_shape, patch_size)
+
+
+@keras.saving.register_keras_serializable(package="keras_vidrep")
+class ClipInput(keras.layers.Layer):
+    """Checks a clip and returns the features of its first ``input_frames``."""
+
+    def __init__(self, cell, frame_shape, patch_size, input_frames, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.frame_shape = tuple(frame_shape)
+        self.patch_size = patch_size
+        self.input_frames = input_frames
+        self.codec = _make_codec(cell, frame_shape, patch_size)
+
+    def _check(self, shape):
+        shape = tuple(shape)
+        expected = f"(batch, >= {self.input_frames}, {', '.join(map(str, self.frame_shape))})"
+        wrong_frame = any(got is not None and got != want
+                          for got, want in zip(shape[2:], self.frame_shape))
+        if (len(shape) != 5 or wrong_frame
+                or (shape[1] is not None and shape[1] < self.input_frames)):
+            raise ValueError(
+                f"Expected frames of shape {expected}: batch, at least "
+                f"{self.input_frames} frames, then height, width, channels. "
+                f"Received: frames of shape {shape}")
+
+    def build(self, clip_shape):
+        self._check(clip_shape)
+
+    def call(self, clip):
+        self._check(clip.shape)
+        return self.codec.to_features(clip[:, :self.input_frames])
+
+    def compute_output_shape(self, clip_shape):
+        return (clip_shape[0], self.input_frames, *self.codec.feature_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "cell": self.cell,
+                "frame_shape": self.frame_shape, "patch_size": self.patch_size,
+                "input_frames": self.input_frames}
+
+
+@keras.saving.register_keras_serializable(package="keras_vidrep")
+class Representation(keras.layers.Layer):
+    """Concatenates the flattened final states ``[h, c]`` of every layer."""
+
+    def call(self, states):
+        flat = [ops.reshape(s, (ops.shape(s)[0], -1))
+                for pair in states for s in pair]
+        return ops.concatenate(flat, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_vidrep")
+class FrameDecoder(keras.layers.Layer):
+    """A stack of recurrent layers initialised with the encoder's states, read
+    out by a sigmoid dense layer (a 1x1 convolution for patches) on the
+    concatenated outputs of all layers (Shi et al. 2015).
+
+    Args:
+        cell: ``"fc"`` or ``"conv"``.
+        hidden_sizes: units / filters of each layer (as the encoder's).
+        kernel_size: convolution kernel size (conv only).
+        frame_shape: ``(H, W, C)``.
+        patch_size: patch side (conv only).
+        target: ``"reconstruction"`` or ``"future"``.
+        input_frames, future_frames: clip layout.
+        conditional: whether the input of each step is the previous frame.
+        teacher_forcing: whether a conditional decoder reads the ground-truth
+            previous frame when called with ``training=True`` (default True).
+
+    Call arguments:
+        states: list of ``[h, c]``, one per layer, from the encoder.
+        clip: the model's input frames, in frame space.
+        training: Python boolean.
+
+    Output: frames (batch, num_frames, H, W, C) in [0, 1].
+    """
+
+    def __init__(self, cell, hidden_sizes, kernel_size, frame_shape, patch_size,
+                 target, input_frames, future_frames, conditional,
+                 teacher_forcing=True, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.hidden_sizes = tuple(hidden_sizes)
+        self.kernel_size = kernel_size
+        self.frame_shape = tuple(frame_shape)
+        self.patch_size = patch_size
+        self.target = target
+        self.input_frames = input_frames
+        self.future_frames = future_frames
+        self.conditional = conditional
+        self.teacher_forcing = teacher_forcing
+        self.num_frames = {"reconstruction": input_frames,
+                           "future": future_frames}[target]
+        self.codec = _make_codec(cell, frame_shape, patch_size)
+        make_layer = CELL_TYPES[cell].make_layer
+        self.rnns = [make_layer(size, kernel_size, return_sequences=True,
+                                name=f"lstm_{i}")
+                     for i, size in enumerate(self.hidden_sizes)]
+        self.readout = keras.layers.Dense(self.codec.feature_shape[-1],
+                                          activation="sigmoid", name="readout")
+
+    def build(self, states_shape=None, clip_shape=None):
+        features = self.codec.feature_shape
+        input_channels = features[-1] if self.conditional else 0
+        shape = (None, self.num_frames, *features[:-1], input_channels)
+        for rnn, size in zip(self.rnns, self.hidden_sizes):
+            rnn.build(shape)
+            shape = (*shape[:-1], size)
+        self.readout.build((None, sum(self.hidden_sizes)))
+
+    def _read_out(self, outputs):
+        joined = outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, -1)
+        return self.readout(joined)
+
+    def _run_sequence(self, inputs, states):
+        outputs, x = [], inputs
+        for rnn, (h, c) in zip(self.rnns, states):
+            x = rnn(x, initial_state=[h, c])
+            outputs.append(x)
+        return self._read_out(outputs)
+
+    def _run_autoregressive(self, states):
+        h_first = states[0][0]
+        batch = ops.shape(h_first)[0]
+        first_input = ops.zeros((batch, *self.codec.feature_shape),
+                                dtype=h_first.dtype)
+        flat_states = [s for pair in states for s in pair]
+        steps = ops.zeros((batch, self.num_frames, 1), dtype=h_first.dtype)
+
+        def step(_, carry):
+            x, flat = carry[0], carry[1:]
+            outputs, new_states = [], []
+            for i, rnn in enumerate(self.rnns):
+                x, (h, c) = rnn.cell(x, [flat[2 * i], flat[2 * i + 1]])
+                outputs.append(x)
+                new_states += [h, c]
+            frame = self._read_out(outputs)
+            return frame, [frame, *new_states]
+
+        _, features, _ = backend_rnn(step, steps, [first_input, *flat_states],
+                                     return_all_outputs=True)
+        return features
+
+    def _teacher_available(self, clip):
+        needed = (self.input_frames if self.target == "reconstruction"
+                  else self.input_frames + self.num_frames - 1)
+        return clip.shape[1] is not None and clip.shape[1] >= needed
+
+    def call(self, states, clip, training=False):
+        if self.conditional:
+            teacher = (training and self.teacher_forcing
+                       and self._teacher_available(clip))
+            if not teacher:
+                return self.codec.to_frames(self._run_autoregressive(states))
+            truth = decoder_targets(clip, self.target, self.input_frames,
+                                    self.future_frames)[:, :self.num_frames - 1]
+            previous = ops.concatenate([ops.zeros_like(truth[:, :1]), truth], 1)
+            inputs = self.codec.to_features(previous)
+        else:
+            h_first = states[0][0]
+            inputs = ops.zeros((ops.shape(h_first)[0], self.num_frames,
+                                *self.codec.feature_shape[:-1], 0),
+                               dtype=h_first.dtype)
+        return self.codec.to_frames(self._run_sequence(inputs, states))
+
+    def compute_output_shape(self, states_shape, clip_shape):
+        return (clip_shape[0], self.num_frames, *self.frame_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "cell": self.cell,
+                "hidden_sizes": self.hidden_sizes,
+                "kernel_size": self.kernel_size,
+                "frame_shape": self.frame_shape, "patch_size": self.patch_size,
+                "target": self.target, "input_frames": self.input_frames,
+                "future_frames": self.future_frames,
+                "conditional": self.conditional,
+                "teacher_forcing": self.teacher_forcing}
+
+
+def _check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {sorted(choices)}. "
+                         f"Received: {name}={value!r}")
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(
+                f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+@keras.saving.register_keras_serializable(package="keras_vidrep")
+class VideoSeq2Seq(keras.Model):
+    """LSTM autoencoder, future predictor or composite model (functional).
+
+    Args:
+        kind: ``"autoencoder"`` (reconstruct the input in reverse order),
+            ``"predictor"`` (predict the next frames) or ``"composite"``
+            (one encoder, both decoders).
+        cell: ``"fc"`` (frames flattened, stacked ``PeepholeLSTM``, dense
+            read-out) or ``"conv"`` (frames cut into patches, stacked
+            ``ConvLSTM``, 1x1-convolution read-out, patches joined back).
+        conditional: decoders read the previous frame (True) or nothing.
+        hidden_sizes: units (fc) or filters (conv) of each stacked layer, the
+            same in the encoder and the decoders. Default ``(1024,)`` for fc,
+            ``(64, 64)`` for conv.
+        kernel_size: odd kernel size of the ConvLSTM layers (conv). Default 3.
+        patch_size: patch side (conv). Default 4: 64x64x1 -> 16x16x16.
+        frame_size: frame height and width. Default 64.
+        channels: frame channels. Default 1.
+        input_frames: observed frames. Default 10.
+        future_frames: predicted frames. Default 10.
+        teacher_forcing: conditional decoders read the ground-truth previous
+            frame in training (default True); False trains them
+            autoregressively too.
+
+    Call arguments:
+        frames: (batch, time, frame_size, frame_size, channels), time >=
+            ``input_frames``. Frames beyond ``input_frames`` are read only as
+            teacher-forcing inputs in training.
+        training: Python boolean.
+
+    Outputs:
+        A dict with ``"reconstruction"`` (batch, input_frames, H, W, C)
+        and/or ``"future"`` (batch, future_frames, H, W, C), values in [0, 1].
+
+    Example:
+
+    >>> model = VideoSeq2Seq("composite", "conv", hidden_sizes=(16,))
+    >>> out = model(np.zeros((2, 10, 64, 64, 1), "float32"))
+    >>> out["future"].shape
+    (2, 10, 64, 64, 1)
+
+    References:
+        - Srivastava, Mansimov, Salakhutdinov. Unsupervised learning of video
+          representations using LSTMs. ICML 2015.
+        - Shi et al. Convolutional LSTM network. NeurIPS 2015.
+    """
+
+    def __init__(self, kind="composite", cell="conv", conditional=False, *,
+                 hidden_sizes=None, kernel_size=3, patch_size=4, frame_size=64,
+                 channels=1, input_frames=10, future_frames=10,
+                 teacher_forcing=True, **kwargs):
+        _check_choice(kind, "kind", KINDS)
+        _check_choice(cell, "cell", CELL_TYPES)
+        if hidden_sizes is None:
+            hidden_sizes = CELL_TYPES[cell].default_hidden_sizes
+        hidden_sizes = tuple(hidden_sizes) if isinstance(
+            hidden_sizes, (list, tuple)) else (hidden_sizes,)
+        if not hidden_sizes:
+            raise ValueError("`hidden_sizes` needs at least one layer. "
+                             f"Received: hidden_sizes={hidden_sizes!r}")
+        _check_positive(frame_size=frame_size, channels=channels,
+                        input_frames=input_frames, future_frames=future_frames,
+                        patch_size=patch_size,
+                        **{f"hidden_sizes[{i}]": s
+                           for i, s in enumerate(hidden_sizes)})
+        frame_shape = (frame_size, frame_size, channels)
+        decoder_args = dict(
+            cell=cell, hidden_sizes=hidden_sizes, kernel_size=kernel_size,
+            frame_shape=frame_shape, patch_size=patch_size,
+            input_frames=input_frames, future_frames=future_frames,
+            conditional=conditional, teacher_forcing=teacher_forcing)
+
+        # === Layers ===
+        clip_input = ClipInput(cell, frame_shape, patch_size, input_frames,
+                               name="clip_input")
+        make_layer = CELL_TYPES[cell].make_layer
+        encoder_layers = [
+            make_layer(size, kernel_size, return_sequences=True,
+                       return_state=True, name=f"encoder_lstm_{i}")
+            for i, size in enumerate(hidden_sizes)]
+        decoders = {target: FrameDecoder(target=target, name=f"{target}_decoder",
+                                         **decoder_args)
+                    for target in KINDS[kind]}
+
+        # === Functional graph ===
+        # Only the rank is fixed here, so that ClipInput, not Keras' generic
+        # check, reports a wrong frame size with the expected layout.
+        frames = keras.Input((None, None, None, None), name="frames")
+        x = clip_input(frames)
+        states = []
+        for layer in encoder_layers:
+            x, h, c = layer(x)
+            states.append([h, c])
+        outputs = {target: decoder(states, frames)
+                   for target, decoder in decoders.items()}
+        super().__init__(inputs=frames, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.kind = kind
+        self.cell = cell
+        self.conditional = bool(conditional)
+        self.hidden_sizes = hidden_sizes
+        self.kernel_size = kernel_size
+        self.patch_size = patch_size
+        self.frame_size = frame_size
+        self.channels = channels
+        self.input_frames = input_frames
+        self.future_frames = future_frames
+        self.teacher_forcing = bool(teacher_forcing)
+        self.targets = KINDS[kind]
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "kind": self.kind,
+            "cell": self.cell,
+            "conditional": self.conditional,
+            "hidden_sizes": list(self.hidden_sizes),
+            "kernel_size": self.kernel_size,
+            "patch_size": self.patch_size,
+            "frame_size": self.frame_size,
+            "channels": self.channels,
+            "input_frames": self.input_frames,
+            "future_frames": self.future_frames,
+            "teacher_forcing": self.teacher_forcing,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def clip_frames(self):
+        """Frames in a training clip: input plus future frames."""
+        return self.input_frames + self.future_frames
+
+    def encoder(self):
+        """A model sharing this model's weights: frames -> representation,
+        the concatenated flattened final ``[h, c]`` of every encoder layer."""
+        states = []
+        for i in range(len(self.hidden_sizes)):
+            _, h, c = self.get_layer(f"encoder_lstm_{i}").output
+            states.append([h, c])
+        return keras.Model(self.input, Representation(name="representation")(
+            states), name=f"{self.name}_encoder")
+
+    def training_pairs(self, dataset):
+        """Maps a dataset of clips to ``(clip, targets)`` for ``fit``.
+
+        Elements may be frames (batch, time, H, W, C) with time >=
+        ``input_frames + future_frames`` (extra frames are dropped), or the
+        dicts of ``bouncing_digits(..., with_info=True)``.
+        """
+        targets, n_in, n_out = self.targets, self.input_frames, self.future_frames
+        clip_frames = self.clip_frames
+        element = dataset.element_spec
+        frames_spec = element["frames"] if isinstance(element, dict) else element
+        length = frames_spec.shape[1]
+        if frames_spec.shape.rank != 5 or (length is not None
+                                           and length < clip_frames):
+            raise ValueError(
+                f"training_pairs needs clips of shape (batch, >= {clip_frames}, "
+                f"H, W, C) ({n_in} input + {n_out} future frames). "
+                f"Received: element shape {frames_spec.shape}")
+
+        def to_pair(element):
+            clip = element["frames"] if isinstance(element, dict) else element
+            clip = clip[:, :clip_frames]
+            return clip, {t: decoder_targets(clip, t, n_in, n_out)
+                          for t in targets}
+
+        return dataset.map(to_pair, num_parallel_calls=-1, deterministic=True)
