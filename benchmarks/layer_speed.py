@@ -39,10 +39,10 @@ def fc_flops(train):
     return forward * (3 if train else 1)
 
 
-def make_model(layer, shape):
+def make_model(layer, shape, jit_compile):
     inputs = keras.Input(shape)
     model = keras.Model(inputs, layer(inputs))
-    model.compile(optimizer="sgd", loss="mse", jit_compile="auto")
+    model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
     return model
 
 
@@ -78,9 +78,11 @@ def pairwise(ours, theirs, x, y, pairs, warmup):
 
 def peak_gflops():
     a = keras.random.normal((2048, 2048))
+    timed(lambda: ops.matmul(a, a), 3)  # warm-up
     matmul = timed(lambda: ops.matmul(a, a), 10)
     images = keras.random.normal((64, 32, 32, 128))
     kernel = keras.random.normal((3, 3, 128, 128))
+    timed(lambda: ops.conv(images, kernel, padding="same"), 2)
     conv = timed(lambda: ops.conv(images, kernel, padding="same"), 5)
     return (2 * 2048**3 / matmul / 1e9,
             2 * 64 * 32 * 32 * 9 * 128 * 128 / conv / 1e9)
@@ -91,6 +93,11 @@ def main():
     parser.add_argument("--pairs", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", choices=["conv", "fc"])
+    parser.add_argument("--jit-compile", choices=["auto", "true", "false"],
+                        default="auto", help="for both models (Keras' auto: "
+                        "no XLA on a CPU-only TensorFlow)")
+    parser.add_argument("--peepholes", choices=["both", "true", "false"],
+                        default="both")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
@@ -99,10 +106,12 @@ def main():
     print(f"practical limit: matmul {peak_matmul:.0f} GFLOP/s, "
           f"conv {peak_conv:.0f} GFLOP/s")
     cases = []
+    peepholes = {"both": (True, False), "true": (True,),
+                 "false": (False,)}[args.peepholes]
     if args.only in (None, "conv"):
         x = rng.random((BATCH, STEPS, 16, 16, 16), dtype=np.float32)
         y = rng.random((BATCH, 16, 16, 64), dtype=np.float32)
-        for peep in (True, False):
+        for peep in peepholes:
             cases.append((f"ConvLSTM peepholes={peep} vs ConvLSTM2D",
                           lambda p=peep: ConvLSTM(64, 3, use_peepholes=p),
                           lambda: keras.layers.ConvLSTM2D(64, 3, padding="same"),
@@ -110,14 +119,15 @@ def main():
     if args.only in (None, "fc"):
         x = rng.random((BATCH, STEPS, 1024), dtype=np.float32)
         y = rng.random((BATCH, 1024), dtype=np.float32)
-        for peep in (True, False):
+        for peep in peepholes:
             cases.append((f"PeepholeLSTM peepholes={peep} vs LSTM",
                           lambda p=peep: PeepholeLSTM(1024, use_peepholes=p),
                           lambda: keras.layers.LSTM(1024),
                           x, y, fc_flops))
     for title, ours_fn, theirs_fn, x, y, flops in cases:
-        ours = make_model(ours_fn(), x.shape[1:])
-        theirs = make_model(theirs_fn(), x.shape[1:])
+        jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+        ours = make_model(ours_fn(), x.shape[1:], jit)
+        theirs = make_model(theirs_fn(), x.shape[1:], jit)
         results = pairwise(ours, theirs, x, y, args.pairs, args.warmup)
         print(title)
         for mode, (a, b, ratio) in results.items():
