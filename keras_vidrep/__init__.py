@@ -1,22 +1,28 @@
 """keras_vidrep: unsupervised learning of video representations with LSTMs.
 
-Sub-packages are imported on first use, so that ``keras_vidrep.layers`` (pure
-``keras.ops``) works on machines without TensorFlow, e.g. under
-``KERAS_BACKEND=jax``; ``keras_vidrep.data`` needs TensorFlow.
+``import keras_vidrep`` registers every layer, model, loss and metric with
+Keras' serialization, so ``keras.saving.load_model`` reads our ``.keras``
+files. ``layers`` and ``models`` are pure ``keras.ops`` and need no
+TensorFlow (they run under ``KERAS_BACKEND=jax`` on machines without it);
+``data``, ``training`` and the rest use TensorFlow and are imported on first
+use.
 """
 
 import importlib
 
+from keras_vidrep import layers  # noqa: F401
+from keras_vidrep import models  # noqa: F401
+
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "layers", "models")
+_LAZY_SUBMODULES = ("data", "distributed", "evaluation", "training", "visualize")
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"keras_vidrep.{name}")
     raise AttributeError(f"module 'keras_vidrep' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_SUBMODULES])
+    return sorted([*globals(), *_LAZY_SUBMODULES])

@@ -1,25 +1,251 @@
-"""The ``keras-vidrep`` command line (sub-commands arrive with later issues)."""
+"""The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
+
+Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``demo``.
+Bad input ends with exit status 2 and one line on stderr.
+"""
 
 import argparse
+import json
 import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, "
+                                         f"received {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, "
+                                         f"received {value}")
+    return value
+
+
+def _model_setting(text):
+    """``KEY=VALUE`` with a JSON value (``hidden_sizes=[32,32]``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE (e.g. hidden_sizes=[32,32]), received {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value  # a bare string
+
+
+def load_trained(name_or_path):
+    """A ``.keras`` file, or the model ``keras-vidrep train NAME`` wrote."""
+    import keras
+
+    from keras_vidrep.models import VARIANTS
+
+    path = Path(name_or_path)
+    if name_or_path in VARIANTS:
+        path = Path("runs") / name_or_path / "model.keras"
+        if not path.is_file():
+            raise CommandError(
+                f"no trained model for {name_or_path!r} at {path}: run "
+                f"'keras-vidrep train {name_or_path}' first, or pass a .keras file")
+    elif not path.is_file():
+        raise CommandError(
+            f"{name_or_path!r} is neither a model name ({', '.join(sorted(VARIANTS))}) "
+            "nor an existing .keras file")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # a corrupt file raises many kinds
+        raise CommandError(f"cannot read the model file {path}: "
+                           f"{type(error).__name__}: {error}".splitlines()[0]) from error
+
+
+def cmd_list(args):
+    from keras_vidrep.models import VARIANTS
+    from keras_vidrep.models import describe
+
+    width = max(map(len, VARIANTS))
+    for name in VARIANTS:
+        print(f"{name:{width}s}  {describe(name)}")
+
+
+def cmd_train(args):
+    from keras_vidrep.models import VARIANTS
+    from keras_vidrep.training import train
+
+    if args.name not in VARIANTS:
+        raise CommandError(f"unknown model {args.name!r}; valid names: "
+                           f"{', '.join(sorted(VARIANTS))}")
+    if args.steps is None and args.epochs is None:
+        args.steps = 1000
+    out = args.out or str(Path("runs") / args.name)
+    train(args.name, steps=args.steps, epochs=args.epochs,
+          batch_size=args.batch_size, learning_rate=args.learning_rate,
+          optimizer=args.optimizer, loss=args.loss, out=out,
+          digits=args.digits, strategy=args.strategy,
+          mixed_precision=args.mixed_precision, jit_compile=args.jit_compile,
+          seed=args.seed, checkpoint_every=args.checkpoint_every,
+          model_overrides=dict(args.set))
+    print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
+          f"are in {out}")
+
+
+def _evaluation_clips(args, model):
+    from keras_vidrep.data import bouncing_digits_eval
+
+    return bouncing_digits_eval(
+        args.sequences, seed=args.seed, batch_size=args.batch_size,
+        source=args.digits, num_frames=model.clip_frames,
+        frame_size=model.frame_size)
+
+
+def cmd_evaluate(args):
+    from keras_vidrep.data import moving_mnist_test
+    from keras_vidrep.evaluation import evaluate_model
+    from keras_vidrep.evaluation import format_results
+
+    model = load_trained(args.model)
+    report = {"model": args.model,
+              "bouncing_digits_test": evaluate_model(
+                  model, _evaluation_clips(args, model), progress=not args.json)}
+    if args.moving_mnist:
+        data = moving_mnist_test(args.moving_mnist, num_sequences=args.sequences)
+        batches = (data[i:i + args.batch_size]
+                   for i in range(0, len(data), args.batch_size))
+        report["moving_mnist_test"] = evaluate_model(model, batches,
+                                                     progress=not args.json)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for name in ("bouncing_digits_test", "moving_mnist_test"):
+        if name in report:
+            print(f"== {name}: {format_results(report[name])}\n")
+
+
+def cmd_visualize(args):
+    from keras_vidrep.visualize import visualize
+
+    model = load_trained(args.model)
+    args.sequences = 1
+    clip = next(iter(_evaluation_clips(args, model)))[0]
+    png, gif = visualize(model, clip, args.out)
+    print(f"wrote {png} and {gif}")
+
+
+def cmd_demo(args):
+    from keras_vidrep.evaluation import evaluate_model
+    from keras_vidrep.evaluation import format_results
+    from keras_vidrep.training import train
+    from keras_vidrep.visualize import visualize
+
+    out = Path(args.out)
+    print(f"Training composite_conv for {args.steps} steps of {args.batch_size} "
+          f"sequences on bouncing digits (a few minutes on a CPU) ...")
+    model = train("composite_conv", steps=args.steps, batch_size=args.batch_size,
+                  learning_rate=args.learning_rate, out=str(out), digits=args.digits,
+                  seed=args.seed, checkpoint_every=min(50, args.steps))
+    args.sequences, args.batch_size = args.eval_sequences, 50
+    print(f"Evaluating on {args.sequences} sequences of held-out test digits ...")
+    results = evaluate_model(model, _evaluation_clips(args, model))
+    (out / "evaluation.json").write_text(json.dumps(results, indent=2))
+    print(format_results(results))
+    clip = next(iter(_evaluation_clips(args, model)))[0]
+    png, gif = visualize(model, clip, out / "demo")
+    print(f"\nFigures: {png}, {gif}, {out / 'loss_curve.png'}\n"
+          f"Evaluation: {out / 'evaluation.json'}; model: {out / 'model.keras'}")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-vidrep",
         description="Unsupervised video representation learning with LSTMs.")
-    parser.add_argument("--version", action="store_true",
-                        help="print the version and exit")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {__import__('keras_vidrep').__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="the model names").set_defaults(run=cmd_list)
+
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--digits", help="MNIST folder or mnist.npz (default: "
+                      "$KERAS_VIDREP_MNIST, then the Keras cache)")
+
+    train_parser = commands.add_parser("train", parents=[data],
+                                       help="train a model on bouncing digits")
+    train_parser.add_argument("name")
+    length = train_parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive,
+                        help="training steps (default 1000)")
+    length.add_argument("--epochs", type=_positive,
+                        help="epochs of --checkpoint-every steps")
+    train_parser.add_argument("--batch-size", type=_positive, default=16)
+    train_parser.add_argument("--learning-rate", type=float, default=1e-3)
+    train_parser.add_argument("--optimizer", choices=["rmsprop", "adam"],
+                              default="rmsprop")
+    train_parser.add_argument("--loss", choices=["cross_entropy", "mse"],
+                              default="cross_entropy")
+    train_parser.add_argument("--out", help="output folder (default runs/NAME)")
+    train_parser.add_argument("--strategy", default="auto",
+                              choices=["auto", "none", "mirrored", "multi-worker"])
+    train_parser.add_argument("--mixed-precision", action="store_true")
+    train_parser.add_argument("--jit-compile", action="store_true")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--checkpoint-every", type=_positive, default=100,
+                              help="steps between checkpoints (default 100)")
+    train_parser.add_argument(
+        "--set", type=_model_setting, action="append", default=[],
+        metavar="KEY=VALUE", help="a model argument, JSON value, e.g. "
+        "--set hidden_sizes=[32,32] --set kernel_size=5 (repeatable)")
+    train_parser.set_defaults(run=cmd_train)
+
+    sequences = argparse.ArgumentParser(add_help=False, parents=[data])
+    sequences.add_argument("--seed", type=int, default=1234,
+                           help="seed of the test sequences")
+    sequences.add_argument("--batch-size", type=_positive, default=50)
+
+    evaluate = commands.add_parser(
+        "evaluate", parents=[sequences],
+        help="metrics on test-digit sequences, next to baselines")
+    evaluate.add_argument("model", help="a model name or a .keras file")
+    evaluate.add_argument("--sequences", type=_positive, default=1000)
+    evaluate.add_argument("--moving-mnist",
+                          help="also evaluate on this mnist_test_seq.npy")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    visual = commands.add_parser("visualize", parents=[sequences],
+                                 help="PNG strip and GIF of one test sequence")
+    visual.add_argument("model", help="a model name or a .keras file")
+    visual.add_argument("--out", required=True, help="file name (.png, .gif)")
+    visual.set_defaults(run=cmd_visualize)
+
+    demo = commands.add_parser("demo", parents=[data],
+                               help="train, evaluate and draw composite_conv")
+    demo.add_argument("--steps", type=_positive, default=150)
+    demo.add_argument("--batch-size", type=_positive, default=8)
+    demo.add_argument("--learning-rate", type=float, default=1e-3)
+    demo.add_argument("--eval-sequences", type=_positive, default=200)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="runs/demo")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.version:
-        from keras_vidrep import __version__
-        print(__version__)
-        return 0
-    build_parser().print_help()
+    from keras_vidrep.data import MNISTNotFoundError
+    from keras_vidrep.data import MovingMNISTNotFoundError
+
+    try:
+        args.run(args)
+    except (CommandError, ValueError, MNISTNotFoundError,
+            MovingMNISTNotFoundError, FileNotFoundError) as error:
+        message = str(error).strip().splitlines()[0] if str(error) else repr(error)
+        print(f"keras-vidrep: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

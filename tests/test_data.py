@@ -286,3 +286,11 @@ def test_moving_mnist_bad_layout_and_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(MovingMNISTNotFoundError, match="TFDS dataset"):
         moving_mnist_test()
+
+
+def test_stream_can_start_at_a_later_batch():
+    images, _ = fake_digits(20)
+    full = iter(bouncing_digits(images, batch_size=2, seed=4))
+    next(full), next(full)
+    later = iter(bouncing_digits(images, batch_size=2, seed=4, first_batch=2))
+    np.testing.assert_array_equal(next(later).numpy(), next(full).numpy())

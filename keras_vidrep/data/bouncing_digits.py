@@ -114,7 +114,8 @@ def _check_positive(**values):
 
 
 def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
-                    num_digits=2, step_length=0.1, seed, with_info=False):
+                    num_digits=2, step_length=0.1, seed, with_info=False,
+                    first_batch=0):
     """An infinite, deterministic ``tf.data.Dataset`` of bouncing-digit videos.
 
     Args:
@@ -132,6 +133,8 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
             (batch, num_digits) (-1 when no labels were given) and
             ``positions`` (batch, num_frames, num_digits, 2) int32 top-left
             (row, col) pixels of each digit.
+        first_batch: index of the first batch of the stream; a resumed
+            training run continues the stream with it.
 
     Returns:
         A ``tf.data.Dataset`` of float32 frames in [0, 1], shape
@@ -181,7 +184,7 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
         return {"frames": frames, "labels": tf.gather(labels_t, picks),
                 "positions": positions}
 
-    return (tf.data.Dataset.counter()
+    return (tf.data.Dataset.counter(start=first_batch)
             .map(make_batch, num_parallel_calls=tf.data.AUTOTUNE,
                  deterministic=True)
             .prefetch(tf.data.AUTOTUNE))

@@ -57,6 +57,10 @@ def build_model(name, **overrides):
     return VideoSeq2Seq(**VARIANTS[name], name=name, **overrides)
 
 
+def _metrics(choice):
+    return default_metrics() if choice is True else [m() for m in choice]
+
+
 def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
                   learning_rate=1e-3, metrics=True, **compile_kwargs):
     """Compiles a model with a per-frame loss on each output.
@@ -69,8 +73,9 @@ def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
             decoders' losses.
         optimizer: a Keras optimizer name or instance.
         learning_rate: used when ``optimizer`` is a name.
-        metrics: attach the per-frame metrics (MSE, MAE, cross-entropy,
-            PSNR, SSIM) to each output.
+        metrics: ``True``: every per-frame metric (MSE, MAE, cross-entropy,
+            PSNR, SSIM) on each output; ``False``: none; or a list of metric
+            classes, instantiated for each output.
         **compile_kwargs: passed to ``model.compile`` (``jit_compile``, ...).
     """
     if loss not in LOSSES:
@@ -82,7 +87,7 @@ def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
     model.compile(
         optimizer=optimizer,
         loss={target: LOSSES[loss]() for target in model.targets},
-        metrics=({target: default_metrics() for target in model.targets}
+        metrics=({target: _metrics(metrics) for target in model.targets}
                  if metrics else None),
         **compile_kwargs)
     return model

@@ -1,0 +1,220 @@
+"""Training on bouncing digits with ``model.fit``: resumable, distributed.
+
+``train`` writes into its output folder:
+
+- ``model.keras``: the model, rewritten at every checkpoint and at the end;
+- ``backup/``: the resume state (``keras.callbacks.BackupAndRestore``:
+  weights, optimizer state, epoch), written every ``checkpoint_every`` steps;
+- ``history.csv``: loss and metrics per checkpoint interval (appended on
+  resume);
+- ``logs/``: TensorBoard logs;
+- ``loss_curve.png``: the training loss against the step;
+- ``run.json``: the arguments of the run.
+
+Rerunning the same command after a crash resumes from the last checkpoint:
+weights, optimizer state and step counter are restored, and the data stream
+continues where the checkpoint left it.
+"""
+
+import json
+import math
+import os
+from pathlib import Path
+
+import keras
+
+from keras_vidrep.data import bouncing_digits
+from keras_vidrep.data import load_mnist_digits
+from keras_vidrep.models import build_model
+from keras_vidrep.models import compile_model
+from keras_vidrep.models import FrameMSE
+
+STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
+
+
+class TrainingError(ValueError):
+    """A training run cannot start as asked."""
+
+
+def make_strategy(name):
+    """The ``tf.distribute`` strategy for a ``--strategy`` value.
+
+    ``auto``: ``MirroredStrategy`` over all GPUs when there are several, else
+    the default strategy. ``mirrored``: ``MirroredStrategy`` over all local
+    GPUs, or over all logical CPU devices when there is no GPU. ``multi-worker`` is handled by
+    ``keras_vidrep.distributed`` (``model.fit`` does not run under
+    ``MultiWorkerMirroredStrategy`` with Keras 3.15 and TF 2.21).
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise TrainingError(f"`strategy` must be one of {STRATEGIES}. "
+                            f"Received: strategy={name!r}")
+    if name == "mirrored":
+        # MirroredStrategy() alone takes only /cpu:0 when there is no GPU;
+        # naming the devices also covers several logical CPU devices.
+        devices = (tf.config.list_logical_devices("GPU")
+                   or tf.config.list_logical_devices("CPU"))
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+class LossCurve(keras.callbacks.Callback):
+    """Redraws ``loss_curve.png`` from ``history.csv`` after every epoch."""
+
+    def __init__(self, history_path, image_path, steps_per_epoch):
+        super().__init__()
+        self.history_path = Path(history_path)
+        self.image_path = Path(image_path)
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        plot_history(self.history_path, self.image_path, self.steps_per_epoch)
+
+
+def plot_history(history_path, image_path, steps_per_epoch):
+    """Plots every loss column of a CSV history against the training step."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    steps = [(int(row["epoch"]) + 1) * steps_per_epoch for row in rows]
+    figure, axis = plt.subplots(figsize=(6, 4), dpi=100)
+    for column in rows[0]:
+        values = [row[column] for row in rows]
+        if column.endswith("loss") and "NA" not in values:
+            axis.plot(steps, [float(v) for v in values], label=column)
+    axis.set_xlabel("training step")
+    axis.set_ylabel("loss (per frame)")
+    axis.set_yscale("log")
+    axis.grid(True, alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(image_path)
+    plt.close(figure)
+
+
+def _resume_epoch(backup_dir):
+    metadata = Path(backup_dir) / "training_metadata.json"
+    if not metadata.is_file():
+        return 0
+    return int(json.loads(metadata.read_text())["epoch"])
+
+
+def _check_run(out, run):
+    """Refuses to resume a run made with other arguments in the same folder."""
+    path = out / "run.json"
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        fixed = ("model", "batch_size", "seed", "checkpoint_every",
+                 "model_overrides", "loss", "optimizer")
+        changed = {k: (previous.get(k), run[k]) for k in fixed
+                   if previous.get(k) != run[k]}
+        if changed:
+            raise TrainingError(
+                f"{out} holds a run with other arguments, so it cannot be "
+                f"resumed: {changed} (previous, now). Use another --out.")
+    path.write_text(json.dumps(run, indent=2))
+
+
+def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
+          optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
+          strategy="auto", mixed_precision=False, jit_compile=False, seed=0,
+          checkpoint_every=100, model_overrides=None, verbose="auto"):
+    """Trains a named model on bouncing digits from the **train** digits.
+
+    Args:
+        name: a model name (``keras_vidrep.models.VARIANTS``).
+        steps: total training steps; or
+        epochs: number of epochs of ``checkpoint_every`` steps.
+        batch_size: global batch size (split over replicas).
+        learning_rate, optimizer, loss: see ``compile_model``.
+        out: output folder (default ``runs/NAME``).
+        digits: MNIST location, see ``load_mnist_digits``.
+        strategy: ``auto``, ``none``, ``mirrored`` or ``multi-worker``.
+        mixed_precision: use the ``mixed_float16`` policy.
+        jit_compile: compile the train step with XLA (good on GPUs, much
+            slower on CPUs).
+        seed: seeds the weights and the data stream.
+        checkpoint_every: steps between checkpoints (one "epoch" of ``fit``).
+        model_overrides: dict of ``VideoSeq2Seq`` arguments.
+        verbose: ``fit`` verbosity.
+
+    Returns:
+        The trained ``keras.Model``; everything is also in ``out``.
+    """
+    if (steps is None) == (epochs is None):
+        raise TrainingError("Give exactly one of steps or epochs. Received: "
+                            f"steps={steps}, epochs={epochs}")
+    for label, value in (("steps", steps), ("epochs", epochs),
+                         ("batch_size", batch_size),
+                         ("checkpoint_every", checkpoint_every)):
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise TrainingError(f"`{label}` must be a positive integer. "
+                                f"Received: {label}={value!r}")
+    if strategy == "multi-worker":
+        from keras_vidrep import distributed
+
+        return distributed.train_multi_worker(
+            name, steps=steps or epochs * checkpoint_every,
+            batch_size=batch_size, learning_rate=learning_rate,
+            optimizer=optimizer, loss=loss, out=out, digits=digits, seed=seed,
+            checkpoint_every=checkpoint_every, model_overrides=model_overrides)
+    out = Path(out or os.path.join("runs", name))
+    out.mkdir(parents=True, exist_ok=True)
+    run = {"model": name, "steps": steps, "epochs": epochs,
+           "batch_size": batch_size, "learning_rate": learning_rate,
+           "optimizer": optimizer, "loss": loss, "seed": seed,
+           "checkpoint_every": checkpoint_every,
+           "model_overrides": model_overrides or {},
+           "strategy": strategy, "mixed_precision": mixed_precision,
+           "jit_compile": jit_compile}
+    _check_run(out, run)
+    train_digits = load_mnist_digits("train", source=digits)
+
+    steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
+    total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.utils.set_random_seed(seed)
+    distribution = make_strategy(strategy)
+    with distribution.scope():
+        model = build_model(name, **(model_overrides or {}))
+        # One cheap training metric; `evaluate` computes all of them.
+        compile_model(model, loss=loss, optimizer=optimizer,
+                      learning_rate=learning_rate, metrics=[FrameMSE],
+                      jit_compile=jit_compile)
+
+    backup_dir = out / "backup"
+    start_epoch = _resume_epoch(backup_dir)
+    if start_epoch:
+        print(f"Resuming {out} from its checkpoint at step "
+              f"{start_epoch * steps_per_epoch}.")
+    # The stream restarts where the checkpoint left it, not at batch 0.
+    clips = bouncing_digits(train_digits, batch_size=batch_size,
+                            num_frames=model.clip_frames,
+                            frame_size=model.frame_size, seed=seed,
+                            first_batch=start_epoch * steps_per_epoch)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch",
+                                         double_checkpoint=True,
+                                         delete_checkpoint=False),
+        keras.callbacks.ModelCheckpoint(str(out / "model.keras")),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out / "logs")),
+        LossCurve(out / "history.csv", out / "loss_curve.png", steps_per_epoch),
+    ]
+    model.fit(model.training_pairs(clips), epochs=total_epochs,
+              steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+              verbose=verbose)
+    model.save(out / "model.keras")
+    return model

@@ -1,0 +1,120 @@
+"""The keras-vidrep command line: listing, errors, evaluation, figures."""
+
+import json
+
+import numpy as np
+import pytest
+
+import keras
+
+from keras_vidrep import cli
+from keras_vidrep.evaluation import evaluate_model
+from keras_vidrep.models import VARIANTS
+from keras_vidrep.models import build_model
+from keras_vidrep.visualize import visualize
+from tests.helpers import run_cli
+
+SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
+
+
+def test_list_prints_every_model(capsys):
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(VARIANTS)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "composite_lstm"], "unknown model 'composite_lstm'; valid names: "),
+    (["evaluate", "missing/model.keras"], "neither a model name"),
+    (["evaluate", "predictor_fc"], "no trained model for 'predictor_fc'"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path,
+                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-vidrep: error: ") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_corrupt_model_file_and_negative_steps(tmp_path, mnist_dir):
+    corrupt = tmp_path / "model.keras"
+    corrupt.write_bytes(b"not a zip file")
+    result = run_cli(mnist_dir, "evaluate", str(corrupt))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"keras-vidrep: error: cannot read the model file {corrupt}")
+    assert "Traceback" not in result.stderr
+    result = run_cli(mnist_dir, "train", "predictor_fc", "--steps", "-5")
+    assert result.returncode == 2
+    assert "--steps: expected a positive integer, received -5" in result.stderr
+
+
+def test_evaluation_matches_numpy_and_baselines():
+    model = build_model("composite_conv", **SMALL)
+    rng = np.random.default_rng(0)
+    clips = [rng.random((3, 5, 32, 32, 1)).astype("float32") for _ in range(2)]
+    results = evaluate_model(model, clips, progress=False)
+    assert results["sequences"] == 6
+    every = np.concatenate(clips)[:, :4]
+    future = every[:, 2:]
+    copy_last = np.repeat(every[:, 1:2], 2, axis=1)
+    mse = ((copy_last - future) ** 2).sum(axis=(2, 3, 4))
+    got = results["future"]["copy_last_frame"]["frame_mse"]
+    assert got["mean"] == pytest.approx(mse.mean(), rel=1e-5)
+    np.testing.assert_allclose(got["per_timestep"], mse.mean(axis=0), rtol=1e-5)
+    predicted = np.concatenate([np.asarray(model.predict_on_batch(c[:, :2])["future"])
+                                for c in clips])
+    model_mse = ((predicted - future) ** 2).sum(axis=(2, 3, 4)).mean()
+    assert results["future"]["model"]["frame_mse"]["mean"] == pytest.approx(
+        model_mse, rel=1e-5)
+    zeros = (future ** 2).sum(axis=(2, 3, 4)).mean()
+    assert results["future"]["all_zeros"]["frame_mse"]["mean"] == pytest.approx(
+        zeros, rel=1e-5)
+    reversed_inputs = every[:, 1::-1]
+    mean_frame = every[:, :2].mean(axis=1, keepdims=True)
+    recon = ((mean_frame - reversed_inputs) ** 2).sum(axis=(2, 3, 4)).mean()
+    assert results["reconstruction"]["mean_input_frame"]["frame_mse"][
+        "mean"] == pytest.approx(recon, rel=1e-5)
+    assert set(results["future"]["model"]) == {
+        "frame_mse", "frame_mae", "frame_cross_entropy", "psnr", "ssim"}
+
+
+def test_visualize_writes_png_and_gif(tmp_path):
+    from PIL import Image
+
+    model = build_model("composite_conv_cond", **SMALL)
+    clip = np.random.default_rng(0).random((4, 32, 32, 1)).astype("float32")
+    png, gif = visualize(model, clip, tmp_path / "figure")
+    strip = Image.open(png)
+    assert strip.size[1] > 4 * 32  # four rows of frames
+    animation = Image.open(gif)
+    assert animation.n_frames == 2  # max(input, future) frames
+
+
+@pytest.mark.slow
+def test_train_evaluate_visualize_end_to_end(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    from tests.helpers import TINY
+
+    result = run_cli(mnist_dir, "train", "composite_conv_cond", "--steps", "4",
+                     "--batch-size", "4", "--checkpoint-every", "2",
+                     "--out", str(out), *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("model.keras", "history.csv", "loss_curve.png", "run.json",
+                 "backup/latest.weights.h5", "logs"):
+        assert (out / name).exists(), name
+    assert len((out / "history.csv").read_text().strip().splitlines()) == 3
+    result = run_cli(mnist_dir, "evaluate", str(out / "model.keras"),
+                     "--sequences", "6", "--batch-size", "3", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["bouncing_digits_test"]["sequences"] == 6
+    assert len(report["bouncing_digits_test"]["future"]["model"]["ssim"][
+        "per_timestep"]) == 2
+    result = run_cli(mnist_dir, "visualize", str(out / "model.keras"),
+                     "--out", str(tmp_path / "pic.png"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "pic.png").is_file() and (tmp_path / "pic.gif").is_file()
+    restored = keras.saving.load_model(out / "model.keras")
+    assert restored.optimizer.iterations.numpy() == 4

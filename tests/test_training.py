@@ -1,0 +1,134 @@
+"""Resumable training: a run killed with SIGKILL continues where it stopped."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+import keras
+
+import keras_vidrep  # noqa: F401  (registers our classes for load_model)
+
+from tests.helpers import REPO
+from tests.helpers import TINY
+from tests.helpers import cli_command
+from tests.helpers import environment
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def read_weights(path):
+    values = {}
+
+    def visit(name, item):
+        if isinstance(item, h5py.Dataset):
+            values[name] = item[()]
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return values
+
+
+def wait_for(predicate, timeout, process=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        if process is not None and process.poll() is not None:
+            return predicate()
+        time.sleep(0.2)
+    return False
+
+
+def test_sigkill_then_rerun_resumes_from_the_checkpoint(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    train = ["train", "predictor_conv", "--batch-size", "4",
+             "--checkpoint-every", "3", "--out", str(out), *TINY]
+    metadata = out / "backup" / "training_metadata.json"
+
+    def epochs_saved():
+        try:
+            return json.loads(metadata.read_text())["epoch"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    process = subprocess.Popen(cli_command(*train, "--steps", "300"), cwd=REPO,
+                               env=environment(mnist_dir),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: epochs_saved() >= 2, 240, process), (
+            process.stderr.read().decode()[-3000:] if process.poll() else "slow")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    saved_epoch = epochs_saved()
+    assert process.returncode == -signal.SIGKILL
+    assert saved_epoch >= 2
+    saved_step = saved_epoch * 3
+    backup = read_weights(out / "backup" / "latest.weights.h5")
+
+    # Rerun up to the checkpoint's step: nothing left to train, so the model
+    # written is exactly what was restored.
+    result = run_cli(mnist_dir, *train, "--steps", str(saved_step))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"from its checkpoint at step {saved_step}" in result.stdout
+    restored = keras.saving.load_model(out / "model.keras")
+    assert int(restored.optimizer.iterations.numpy()) == saved_step
+    by_path = {v.path: np.asarray(v) for v in restored.weights}
+    assert len(backup) >= len(by_path) > 0
+    restored_values = sorted(v.tobytes() for v in by_path.values())
+    backup_values = {v.tobytes() for v in backup.values()}
+    assert all(v in backup_values for v in restored_values)
+
+    # And training goes on from there.
+    result = run_cli(mnist_dir, *train, "--steps", str(saved_step + 3))
+    assert result.returncode == 0, result.stderr[-3000:]
+    model = keras.saving.load_model(out / "model.keras")
+    assert int(model.optimizer.iterations.numpy()) == saved_step + 3
+    rows = (out / "history.csv").read_text().strip().splitlines()
+    assert rows[-1].split(",")[0] == str(saved_epoch)  # epochs continue
+
+
+def test_rerun_with_other_arguments_is_refused(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    common = ["train", "predictor_conv", "--steps", "2", "--checkpoint-every",
+              "2", "--out", str(out), *TINY]
+    assert run_cli(mnist_dir, *common, "--batch-size", "2").returncode == 0
+    result = run_cli(mnist_dir, *common, "--batch-size", "4")
+    assert result.returncode == 2
+    assert "cannot be resumed" in result.stderr and "batch_size" in result.stderr
+
+
+MIRRORED_SCRIPT = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_vidrep.training import make_strategy, train
+print("replicas", make_strategy("mirrored").num_replicas_in_sync)
+model = train("composite_conv", steps=2, batch_size=4, out={out!r},
+              strategy="mirrored", checkpoint_every=2, verbose=0,
+              model_overrides=dict(hidden_sizes=[4], frame_size=32,
+                                   input_frames=2, future_frames=2))
+print("iterations", int(model.optimizer.iterations.numpy()))
+"""
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, mnist_dir):
+    script = MIRRORED_SCRIPT.format(out=str(tmp_path / "run"))
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, text=True,
+                            capture_output=True, timeout=300,
+                            env=environment(mnist_dir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas 2" in result.stdout
+    assert "iterations 2" in result.stdout
+    assert (tmp_path / "run" / "model.keras").is_file()
