@@ -28,14 +28,14 @@ from keras_vidrep.layers import PeepholeLSTM
 BATCH, STEPS = 16, 20
 
 
-def conv_flops(train):
+def conv_flops(train, batch):
     # Input conv + recurrent conv per step: 2 * H*W*k*k*(Cin + F)*4F MACs.
-    forward = STEPS * BATCH * 2 * 16 * 16 * 9 * (16 + 64) * 4 * 64
+    forward = STEPS * batch * 2 * 16 * 16 * 9 * (16 + 64) * 4 * 64
     return forward * (3 if train else 1)  # backward ~ 2x forward
 
 
-def fc_flops(train):
-    forward = STEPS * BATCH * 2 * (1024 + 1024) * 4 * 1024
+def fc_flops(train, batch):
+    forward = STEPS * batch * 2 * (1024 + 1024) * 4 * 1024
     return forward * (3 if train else 1)
 
 
@@ -98,10 +98,18 @@ def main():
                         "no XLA on a CPU-only TensorFlow)")
     parser.add_argument("--peepholes", choices=["both", "true", "false"],
                         default="both")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 policy for both models")
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help=f"batch size (default {BATCH})")
     args = parser.parse_args()
+    batch = args.batch
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     rng = np.random.default_rng(0)
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
-          f"{platform.machine()}, {os.cpu_count()} cores")
+          f"{platform.machine()}, {os.cpu_count()} cores, batch {batch}, "
+          f"policy {keras.mixed_precision.global_policy().name}")
     peak_matmul, peak_conv = peak_gflops()
     print(f"practical limit: matmul {peak_matmul:.0f} GFLOP/s, "
           f"conv {peak_conv:.0f} GFLOP/s")
@@ -109,16 +117,16 @@ def main():
     peepholes = {"both": (True, False), "true": (True,),
                  "false": (False,)}[args.peepholes]
     if args.only in (None, "conv"):
-        x = rng.random((BATCH, STEPS, 16, 16, 16), dtype=np.float32)
-        y = rng.random((BATCH, 16, 16, 64), dtype=np.float32)
+        x = rng.random((batch, STEPS, 16, 16, 16), dtype=np.float32)
+        y = rng.random((batch, 16, 16, 64), dtype=np.float32)
         for peep in peepholes:
             cases.append((f"ConvLSTM peepholes={peep} vs ConvLSTM2D",
                           lambda p=peep: ConvLSTM(64, 3, use_peepholes=p),
                           lambda: keras.layers.ConvLSTM2D(64, 3, padding="same"),
                           x, y, conv_flops))
     if args.only in (None, "fc"):
-        x = rng.random((BATCH, STEPS, 1024), dtype=np.float32)
-        y = rng.random((BATCH, 1024), dtype=np.float32)
+        x = rng.random((batch, STEPS, 1024), dtype=np.float32)
+        y = rng.random((batch, 1024), dtype=np.float32)
         for peep in peepholes:
             cases.append((f"PeepholeLSTM peepholes={peep} vs LSTM",
                           lambda p=peep: PeepholeLSTM(1024, use_peepholes=p),
@@ -131,7 +139,7 @@ def main():
         results = pairwise(ours, theirs, x, y, args.pairs, args.warmup)
         print(title)
         for mode, (a, b, ratio) in results.items():
-            gflops = flops(mode == "train") / 1e9
+            gflops = flops(mode == "train", batch) / 1e9
             print(f"  {mode:5s}: ours {a * 1e3:7.1f} ms ({gflops / a:6.1f} GFLOP/s)"
                   f"   keras {b * 1e3:7.1f} ms ({gflops / b:6.1f} GFLOP/s)"
                   f"   median ratio ours/keras {ratio:.3f}")
