@@ -1,6 +1,8 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
-Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``demo``.
+Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
+``demo``. A model is named by a zoo name (its pretrained weights in
+``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr.
 """
 
@@ -41,27 +43,13 @@ def _model_setting(text):
 
 
 def load_trained(name_or_path):
-    """A ``.keras`` file, or the model ``keras-vidrep train NAME`` wrote."""
-    import keras
+    """A zoo name (its pretrained weights) or a ``.keras`` file."""
+    from keras_vidrep.zoo import load
 
-    from keras_vidrep.models import VARIANTS
-
-    path = Path(name_or_path)
-    if name_or_path in VARIANTS:
-        path = Path("runs") / name_or_path / "model.keras"
-        if not path.is_file():
-            raise CommandError(
-                f"no trained model for {name_or_path!r} at {path}: run "
-                f"'keras-vidrep train {name_or_path}' first, or pass a .keras file")
-    elif not path.is_file():
-        raise CommandError(
-            f"{name_or_path!r} is neither a model name ({', '.join(sorted(VARIANTS))}) "
-            "nor an existing .keras file")
     try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # a corrupt file raises many kinds
-        raise CommandError(f"cannot read the model file {path}: "
-                           f"{type(error).__name__}: {error}".splitlines()[0]) from error
+        return load(name_or_path, compile=False)
+    except (FileNotFoundError, OSError) as error:
+        raise CommandError(str(error)) from error
 
 
 def cmd_list(args):
@@ -134,6 +122,14 @@ def cmd_visualize(args):
     clip = next(iter(_evaluation_clips(args, model)))[0]
     png, gif = visualize(model, clip, args.out)
     print(f"wrote {png} and {gif}")
+
+
+def cmd_export(args):
+    from keras_vidrep.saved_model import export
+
+    model = load_trained(args.model)
+    folder = export(model, args.base_path, version=args.version)
+    print(f"wrote {folder} (signatures serving_default, encode)")
 
 
 def cmd_demo(args):
@@ -222,6 +218,13 @@ def build_parser():
     visual.add_argument("--out", required=True, help="file name (.png, .gif)")
     visual.set_defaults(run=cmd_visualize)
 
+    export = commands.add_parser(
+        "export", help="a SavedModel for TensorFlow Serving")
+    export.add_argument("model", help="a model name or a .keras file")
+    export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
+    export.add_argument("--version", type=_positive, default=1)
+    export.set_defaults(run=cmd_export)
+
     demo = commands.add_parser("demo", parents=[data],
                                help="train, evaluate and draw composite_conv")
     demo.add_argument("--steps", type=_positive, default=150)
@@ -242,7 +245,7 @@ def main(argv=None):
     try:
         args.run(args)
     except (CommandError, ValueError, MNISTNotFoundError,
-            MovingMNISTNotFoundError, FileNotFoundError) as error:
+            MovingMNISTNotFoundError, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error) else repr(error)
         print(f"keras-vidrep: error: {message}", file=sys.stderr)
         return EXIT_USAGE

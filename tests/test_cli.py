@@ -25,8 +25,8 @@ def test_list_prints_every_model(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "composite_lstm"], "unknown model 'composite_lstm'; valid names: "),
-    (["evaluate", "missing/model.keras"], "neither a model name"),
-    (["evaluate", "predictor_fc"], "no trained model for 'predictor_fc'"),
+    (["evaluate", "missing/model.keras"], "No model file at missing/model.keras"),
+    (["evaluate", "nonsense"], "Unknown model 'nonsense'. Valid names: "),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path,
                                          monkeypatch):
@@ -43,7 +43,7 @@ def test_corrupt_model_file_and_negative_steps(tmp_path, mnist_dir):
     result = run_cli(mnist_dir, "evaluate", str(corrupt))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(
-        f"keras-vidrep: error: cannot read the model file {corrupt}")
+        f"keras-vidrep: error: Cannot read the model file {corrupt}")
     assert "Traceback" not in result.stderr
     result = run_cli(mnist_dir, "train", "predictor_fc", "--steps", "-5")
     assert result.returncode == 2

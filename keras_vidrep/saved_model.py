@@ -1,0 +1,54 @@
+"""Export for TensorFlow Serving: SavedModels and the zoo's model config.
+
+``export(model, base_path, version)`` writes the layout TF Serving watches,
+``base_path/<version>/saved_model.pb`` and ``variables/``, with two
+signatures that need no Python code of ours:
+
+- ``serving_default``: input ``frames`` float32 (batch, input_frames, H, W,
+  C), any batch size; outputs ``reconstruction`` and/or ``future``. Conditional
+  models run their autoregressive inference.
+- ``encode``: input ``frames``; output ``representation`` (batch, size), the
+  encoder's final states.
+"""
+
+from pathlib import Path
+
+import keras
+
+MODELS_CONFIG = "models.config"
+
+
+def export(model, base_path, version=1):
+    """Writes a servable SavedModel of a ``VideoSeq2Seq``; returns its folder."""
+    import tensorflow as tf
+
+    if isinstance(version, bool) or not isinstance(version, int) or version <= 0:
+        raise ValueError(f"`version` must be a positive integer. "
+                         f"Received: version={version!r}")
+    frames = tf.TensorSpec(
+        (None, model.input_frames, model.frame_size, model.frame_size,
+         model.channels), tf.float32, name="frames")
+    encoder = model.encoder()
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(encoder)
+    archive.add_endpoint(
+        "serving_default",
+        lambda frames: dict(model(frames, training=False)),
+        input_signature=[frames])
+    archive.add_endpoint(
+        "encode",
+        lambda frames: {"representation": encoder(frames, training=False)},
+        input_signature=[frames])
+    folder = Path(base_path) / str(version)
+    archive.write_out(str(folder), verbose=False)
+    return folder
+
+
+def models_config(names, base="/models"):
+    """A TF Serving ``model_config_list`` (text protobuf) serving ``names``,
+    each from ``BASE/NAME`` (``base`` as the server sees the folder)."""
+    entries = "".join(
+        f"  config {{\n    name: \"{name}\"\n    base_path: \"{base}/{name}\"\n"
+        f"    model_platform: \"tensorflow\"\n  }}\n" for name in names)
+    return f"model_config_list {{\n{entries}}}\n"

@@ -1,0 +1,74 @@
+"""Requests to, and responses from, TensorFlow Serving.
+
+REST (``POST /v1/models/NAME:predict``) takes a JSON body in the row form
+(``{"instances": [{"frames": ...}, ...]}``) or the columnar form
+(``{"inputs": {"frames": ...}}``) and answers with ``{"predictions": ...}`` or
+``{"outputs": ...}``. gRPC takes a ``PredictRequest`` (package
+``tensorflow-serving-api``). These helpers build both from numpy frames and
+turn the answers back into numpy arrays.
+"""
+
+import numpy as np
+
+INPUT_NAME = "frames"
+
+
+def _frames(frames):
+    frames = np.asarray(frames, dtype=np.float32)
+    if frames.ndim != 5:
+        raise ValueError("Expected frames of shape (batch, time, height, width, "
+                         f"channels). Received: frames of shape {frames.shape}")
+    return frames
+
+
+def rest_request(frames, form="instances", signature_name="serving_default"):
+    """A REST predict body (a dict, ready for ``json.dumps``)."""
+    frames = _frames(frames)
+    if form == "instances":
+        body = {"instances": [{INPUT_NAME: clip.tolist()} for clip in frames]}
+    elif form == "inputs":
+        body = {"inputs": {INPUT_NAME: frames.tolist()}}
+    else:
+        raise ValueError("`form` must be 'instances' or 'inputs'. "
+                         f"Received: form={form!r}")
+    body["signature_name"] = signature_name
+    return body
+
+
+def parse_rest_response(response):
+    """``{output name: array}`` from a REST predict answer (either form)."""
+    if "predictions" in response:
+        rows = response["predictions"]
+        if rows and isinstance(rows[0], dict):
+            return {k: np.asarray([row[k] for row in rows], np.float32)
+                    for k in rows[0]}
+        return {"output": np.asarray(rows, np.float32)}
+    if "outputs" in response:
+        outputs = response["outputs"]
+        if isinstance(outputs, dict):
+            return {k: np.asarray(v, np.float32) for k, v in outputs.items()}
+        return {"output": np.asarray(outputs, np.float32)}
+    raise ValueError("Expected a TF Serving predict answer with 'predictions' "
+                     f"or 'outputs'. Received keys: {sorted(response)}")
+
+
+def grpc_request(frames, model_name, signature_name="serving_default",
+                 version=None):
+    """A ``tensorflow_serving.apis.predict_pb2.PredictRequest``."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = signature_name
+    if version is not None:
+        request.model_spec.version.value = int(version)
+    request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(_frames(frames)))
+    return request
+
+
+def parse_grpc_response(response):
+    """``{output name: array}`` from a ``PredictResponse``."""
+    import tensorflow as tf
+
+    return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}

@@ -1,0 +1,186 @@
+"""The zoo: names, loading, fine-tuning, SavedModel export, serving requests."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keras_vidrep
+from keras_vidrep import serving
+from keras_vidrep.models import VARIANTS
+from keras_vidrep.models import build_model
+from keras_vidrep.saved_model import models_config
+from keras_vidrep.zoo import PRESETS
+from keras_vidrep.zoo import build_preset
+
+SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
+
+
+@pytest.fixture
+def saved_models(tmp_path, monkeypatch):
+    folder = tmp_path / "saved_models"
+    monkeypatch.setenv("KERAS_VIDREP_SAVED_MODELS", str(folder))
+    return folder
+
+
+def test_every_variant_has_a_preset_with_a_recipe():
+    assert keras_vidrep.list_models() == list(VARIANTS)
+    for name, preset in PRESETS.items():
+        assert preset["recipe"].startswith(f"keras-vidrep train {name} --steps ")
+        assert preset["artifact"] == f"saved_models/{name}/model.weights.h5"
+    assert "--set hidden_sizes=[64,64]" in PRESETS["composite_conv"]["recipe"]
+
+
+def test_zoo_fits_the_size_budget():
+    total = sum(build_preset(name).count_params() for name in PRESETS)
+    assert total * 4 < 200 * 2**20  # float32 weights
+
+
+def test_unknown_name_and_bad_weights_argument():
+    with pytest.raises(ValueError, match="Valid names: autoencoder_conv, "):
+        keras_vidrep.load("composite_gru")
+    with pytest.raises(ValueError, match="weights='imagenet'"):
+        keras_vidrep.load("composite_conv", weights="imagenet")
+
+
+def test_missing_and_corrupt_artifacts_name_the_file(saved_models):
+    with pytest.raises(FileNotFoundError,
+                       match=r"predictor_fc/model.weights.h5 is missing.*"
+                             r"keras-vidrep train predictor_fc"):
+        keras_vidrep.load("predictor_fc")
+    (saved_models / "predictor_fc").mkdir(parents=True)
+    (saved_models / "predictor_fc" / "model.weights.h5").write_bytes(b"junk")
+    with pytest.raises(OSError, match="Cannot read the weights file .*"
+                                      "predictor_fc/model.weights.h5"):
+        keras_vidrep.load("predictor_fc")
+
+
+def test_pretrained_weights_load_and_fine_tune(saved_models):
+    import keras
+
+    trained = build_preset("predictor_fc")
+    rng = np.random.default_rng(0)
+    for weight in trained.weights:
+        weight.assign(rng.normal(scale=0.05, size=weight.shape).astype("float32"))
+    (saved_models / "predictor_fc").mkdir(parents=True)
+    trained.save_weights(saved_models / "predictor_fc" / "model.weights.h5")
+
+    model = keras_vidrep.load("predictor_fc")
+    clip = rng.random((2, 20, 64, 64, 1)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(model.predict_on_batch(clip[:, :10])["future"]),
+                                  np.asarray(trained.predict_on_batch(clip[:, :10])["future"]))
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(clip, {"future": clip[:, 10:]}, epochs=3, batch_size=2, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 3
+    assert any(np.abs(a - b).max() > 0 for a, b in zip(before, model.get_weights()))
+    fresh = keras_vidrep.load("predictor_fc", weights=None, compile=False)
+    assert getattr(fresh, "optimizer", None) is None
+    assert isinstance(fresh, keras.Model)
+
+
+def test_load_a_keras_file(tmp_path):
+    model = build_model("composite_conv", **SMALL)
+    model.save(tmp_path / "m.keras")
+    loaded = keras_vidrep.load(tmp_path / "m.keras")
+    x = np.random.default_rng(0).random((2, 2, 32, 32, 1)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(loaded.predict_on_batch(x)["future"]),
+                                  np.asarray(model.predict_on_batch(x)["future"]))
+    with pytest.raises(FileNotFoundError, match="No model file at"):
+        keras_vidrep.load(tmp_path / "absent.keras")
+
+
+CHECK_SCRIPT = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+folder, data = sys.argv[1], np.load(sys.argv[2])
+loaded = tf.saved_model.load(folder)
+worst = 0.0
+for batch in (1, 3):
+    frames = tf.constant(data["frames"][:batch])
+    outputs = loaded.signatures["serving_default"](frames=frames)
+    for key in ("reconstruction", "future"):
+        worst = max(worst, float(np.abs(outputs[key].numpy() - data[key][:batch]).max()))
+    code = loaded.signatures["encode"](frames=frames)["representation"].numpy()
+    worst = max(worst, float(np.abs(code - data["representation"][:batch]).max()))
+print(json.dumps({"worst": worst, "keras_vidrep": "keras_vidrep" in sys.modules,
+                  "signatures": sorted(loaded.signatures)}))
+"""
+
+
+def test_export_is_servable_without_our_code(tmp_path):
+    model = build_model("composite_conv_cond", **SMALL)
+    folder = keras_vidrep.export(model, tmp_path / "composite_conv_cond", version=3)
+    assert folder == tmp_path / "composite_conv_cond" / "3"
+    assert (folder / "saved_model.pb").is_file() and (folder / "variables").is_dir()
+    frames = np.random.default_rng(1).random((3, 2, 32, 32, 1)).astype("float32")
+    outputs = model.predict_on_batch(frames)
+    np.savez(tmp_path / "data.npz", frames=frames,
+             representation=np.asarray(model.encoder().predict_on_batch(frames)),
+             **{k: np.asarray(v) for k, v in outputs.items()})
+    result = subprocess.run([sys.executable, "-c", CHECK_SCRIPT, str(folder),
+                             str(tmp_path / "data.npz")], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["keras_vidrep"] is False
+    assert report["signatures"] == ["encode", "serving_default"]
+    assert report["worst"] <= 1e-5
+
+    cli = subprocess.run([str(Path(sys.executable).parent / "saved_model_cli"),
+                          "show", "--dir",
+                          str(folder), "--all"], capture_output=True, text=True,
+                         timeout=300)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    for expected in ("signature_def['serving_default']", "signature_def['encode']",
+                     "outputs['future']", "outputs['reconstruction']",
+                     "outputs['representation']", "inputs['frames']"):
+        assert expected in cli.stdout
+
+
+def test_serving_requests_drive_the_exported_signature(tmp_path):
+    import tensorflow as tf
+
+    model = build_model("predictor_conv", **SMALL)
+    folder = keras_vidrep.export(model, tmp_path / "predictor_conv")
+    signature = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    frames = np.random.default_rng(2).random((2, 2, 32, 32, 1)).astype("float32")
+    expected = np.asarray(model.predict_on_batch(frames)["future"])
+
+    rows = json.loads(json.dumps(serving.rest_request(frames, "instances")))
+    from_rows = np.asarray([r["frames"] for r in rows["instances"]], np.float32)
+    columns = json.loads(json.dumps(serving.rest_request(frames, "inputs")))
+    from_columns = np.asarray(columns["inputs"]["frames"], np.float32)
+    request = serving.grpc_request(frames, "predictor_conv", version=1)
+    assert request.model_spec.name == "predictor_conv"
+    from_grpc = tf.make_ndarray(request.inputs["frames"])
+    for tensor in (from_rows, from_columns, from_grpc):
+        got = signature(frames=tf.constant(tensor))["future"].numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+    # Answers come back as arrays.
+    answer = {"predictions": [{"future": row.tolist()} for row in expected]}
+    np.testing.assert_allclose(serving.parse_rest_response(answer)["future"],
+                               expected, atol=1e-6)
+    answer = {"outputs": {"future": expected.tolist()}}
+    np.testing.assert_allclose(serving.parse_rest_response(answer)["future"],
+                               expected, atol=1e-6)
+    from tensorflow_serving.apis import predict_pb2
+
+    response = predict_pb2.PredictResponse()
+    response.outputs["future"].CopyFrom(tf.make_tensor_proto(expected))
+    np.testing.assert_array_equal(serving.parse_grpc_response(response)["future"],
+                                  expected)
+    with pytest.raises(ValueError, match=r"Received: frames of shape \(2, 32, 32\)"):
+        serving.rest_request(np.zeros((2, 32, 32)))
+
+
+def test_models_config_lists_every_model():
+    text = models_config(["composite_conv", "predictor_fc"])
+    assert text.startswith("model_config_list {")
+    assert 'name: "composite_conv"' in text
+    assert 'base_path: "/models/predictor_fc"' in text
+    assert text.count("config {") == 2
