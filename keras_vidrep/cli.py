@@ -1,7 +1,7 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
-``demo``. A model is named by a zoo name (its pretrained weights in
+``card``, ``models-config``, ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr.
 """
@@ -75,7 +75,8 @@ def cmd_train(args):
           batch_size=args.batch_size, learning_rate=args.learning_rate,
           optimizer=args.optimizer, loss=args.loss, out=out,
           digits=args.digits, strategy=args.strategy,
-          mixed_precision=args.mixed_precision, jit_compile=args.jit_compile,
+          mixed_precision=args.mixed_precision,
+          jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
           model_overrides=dict(args.set))
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
@@ -130,6 +131,24 @@ def cmd_export(args):
     model = load_trained(args.model)
     folder = export(model, args.base_path, version=args.version)
     print(f"wrote {folder} (signatures serving_default, encode)")
+
+
+def cmd_card(args):
+    from keras_vidrep.zoo import list_models
+    from keras_vidrep.zoo import write_card
+
+    names = list_models() if args.name == "all" else [args.name]
+    for name in names:
+        path = write_card(name)
+        print(f"{name}: " + (f"wrote {path}" if path else
+                             "no evaluation recorded yet, no card"))
+
+
+def cmd_models_config(args):
+    from keras_vidrep.saved_model import write_models_config
+
+    path, names = write_models_config(args.base)
+    print(f"wrote {path}: {', '.join(names) or 'no exported model'}")
 
 
 def cmd_demo(args):
@@ -187,7 +206,10 @@ def build_parser():
     train_parser.add_argument("--strategy", default="auto",
                               choices=["auto", "none", "mirrored", "multi-worker"])
     train_parser.add_argument("--mixed-precision", action="store_true")
-    train_parser.add_argument("--jit-compile", action="store_true")
+    train_parser.add_argument(
+        "--jit-compile", action="store_true",
+        help="force XLA (default: Keras' auto: XLA on GPUs and with JAX, "
+        "none on a CPU-only TensorFlow, where it is much slower)")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--checkpoint-every", type=_positive, default=100,
                               help="steps between checkpoints (default 100)")
@@ -224,6 +246,17 @@ def build_parser():
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
     export.add_argument("--version", type=_positive, default=1)
     export.set_defaults(run=cmd_export)
+
+    card = commands.add_parser(
+        "card", help="write zoo/cards/NAME.md from the recorded evaluation")
+    card.add_argument("name", help="a zoo name, or 'all'")
+    card.set_defaults(run=cmd_card)
+
+    config = commands.add_parser(
+        "models-config", help="write saved_models/models.config for TF Serving")
+    config.add_argument("--base", default="/models", help="where the server "
+                        "sees saved_models/ (default /models, the Docker mount)")
+    config.set_defaults(run=cmd_models_config)
 
     demo = commands.add_parser("demo", parents=[data],
                                help="train, evaluate and draw composite_conv")

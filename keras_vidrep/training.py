@@ -7,15 +7,21 @@
   weights, optimizer state, epoch), written every ``checkpoint_every`` steps;
 - ``history.csv``: loss and metrics per checkpoint interval (appended on
   resume);
-- ``logs/``: TensorBoard logs;
+- ``logs/``: TensorBoard logs (when TensorFlow is installed);
 - ``loss_curve.png``: the training loss against the step;
 - ``run.json``: the arguments of the run.
 
 Rerunning the same command after a crash resumes from the last checkpoint:
 weights, optimizer state and step counter are restored, and the data stream
 continues where the checkpoint left it.
+
+Under the TensorFlow backend the data come from the ``tf.data`` pipeline;
+under other backends (``KERAS_BACKEND=jax``, e.g. on a GPU machine without
+TensorFlow) from ``BouncingDigitBatches``, and only the default strategy is
+available.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -23,6 +29,7 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import build_model
@@ -45,11 +52,17 @@ def make_strategy(name):
     ``keras_vidrep.distributed`` (``model.fit`` does not run under
     ``MultiWorkerMirroredStrategy`` with Keras 3.15 and TF 2.21).
     """
-    import tensorflow as tf
-
     if name not in STRATEGIES:
         raise TrainingError(f"`strategy` must be one of {STRATEGIES}. "
                             f"Received: strategy={name!r}")
+    if keras.backend.backend() != "tensorflow":
+        if name in ("auto", "none"):
+            return contextlib.nullcontext()
+        raise TrainingError(
+            f"strategy={name!r} is tf.distribute and needs the TensorFlow "
+            f"backend; KERAS_BACKEND is {keras.backend.backend()!r}.")
+    import tensorflow as tf
+
     if name == "mirrored":
         # MirroredStrategy() alone takes only /cpu:0 when there is no GPU;
         # naming the devices also covers several logical CPU devices.
@@ -103,6 +116,18 @@ def plot_history(history_path, image_path, steps_per_epoch):
     plt.close(figure)
 
 
+def _scope(distribution):
+    return distribution.scope() if hasattr(distribution, "scope") else distribution
+
+
+def _tensorflow_available():
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _resume_epoch(backup_dir):
     metadata = Path(backup_dir) / "training_metadata.json"
     if not metadata.is_file():
@@ -128,7 +153,7 @@ def _check_run(out, run):
 
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
-          strategy="auto", mixed_precision=False, jit_compile=False, seed=0,
+          strategy="auto", mixed_precision=False, jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, verbose="auto"):
     """Trains a named model on bouncing digits from the **train** digits.
 
@@ -142,8 +167,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         digits: MNIST location, see ``load_mnist_digits``.
         strategy: ``auto``, ``none``, ``mirrored`` or ``multi-worker``.
         mixed_precision: use the ``mixed_float16`` policy.
-        jit_compile: compile the train step with XLA (good on GPUs, much
-            slower on CPUs).
+        jit_compile: ``"auto"`` (Keras' choice: XLA on GPUs, none on a
+            CPU-only TensorFlow, always ``jax.jit`` on JAX) or a boolean.
         seed: seeds the weights and the data stream.
         checkpoint_every: steps between checkpoints (one "epoch" of ``fit``).
         model_overrides: dict of ``VideoSeq2Seq`` arguments.
@@ -187,7 +212,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(seed)
     distribution = make_strategy(strategy)
-    with distribution.scope():
+    with _scope(distribution):
         model = build_model(name, **(model_overrides or {}))
         # One cheap training metric; `evaluate` computes all of them.
         compile_model(model, loss=loss, optimizer=optimizer,
@@ -200,21 +225,26 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         print(f"Resuming {out} from its checkpoint at step "
               f"{start_epoch * steps_per_epoch}.")
     # The stream restarts where the checkpoint left it, not at batch 0.
-    clips = bouncing_digits(train_digits, batch_size=batch_size,
-                            num_frames=model.clip_frames,
-                            frame_size=model.frame_size, seed=seed,
-                            first_batch=start_epoch * steps_per_epoch)
+    first_batch = start_epoch * steps_per_epoch
+    stream = dict(batch_size=batch_size, num_frames=model.clip_frames,
+                  frame_size=model.frame_size, seed=seed, first_batch=first_batch)
+    if keras.backend.backend() == "tensorflow":
+        data = model.training_pairs(bouncing_digits(train_digits, **stream))
+    else:
+        remaining = max(total_epochs * steps_per_epoch - first_batch, 1)
+        data = BouncingDigitBatches(train_digits, num_batches=remaining,
+                                    transform=model.split_clip, **stream)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch",
                                          double_checkpoint=True,
                                          delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(out / "model.keras")),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out / "logs")),
         LossCurve(out / "history.csv", out / "loss_curve.png", steps_per_epoch),
     ]
-    model.fit(model.training_pairs(clips), epochs=total_epochs,
-              steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-              verbose=verbose)
+    if _tensorflow_available():
+        callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
+    model.fit(data, epochs=total_epochs, steps_per_epoch=steps_per_epoch,
+              callbacks=callbacks, verbose=verbose, shuffle=False)
     model.save(out / "model.keras")
     return model

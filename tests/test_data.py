@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_vidrep.data import MNISTNotFoundError
 from keras_vidrep.data import MovingMNISTNotFoundError
+from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import bouncing_digits_eval
 from keras_vidrep.data import load_mnist_digits
@@ -124,7 +125,10 @@ def test_reflect_mirrors_at_both_walls():
 
 def test_trajectories_constant_speed_and_reflection():
     extent, speed = (36.0, 36.0), 3.6
-    exact = trajectories(tf.constant([3, 4]), 64, 20, 2, extent, speed).numpy()
+    rng = np.random.default_rng(3)
+    start = rng.random((64, 2, 2), dtype=np.float32) * 36
+    angle = rng.random((64, 2), dtype=np.float32) * 2 * np.pi
+    exact = np.asarray(trajectories(start, angle, 20, extent, speed))
     assert exact.min() >= 0 and exact.max() <= 36
     step = np.diff(exact, axis=1)  # (b, t-1, d, 2)
     # Each velocity component keeps its magnitude (the median over time:
@@ -160,13 +164,18 @@ def paste_reference(images, positions):
     return frames
 
 
-def test_frames_are_digits_pasted_at_positions_combined_by_max():
+@pytest.mark.parametrize("assembly", ["tf.data", "PyDataset"])
+def test_frames_are_digits_pasted_at_positions_combined_by_max(assembly):
     images, labels = fake_digits(50)
-    element = next(iter(bouncing_digits((images, labels), batch_size=4, seed=0,
-                                        with_info=True)))
-    frames = element["frames"].numpy()
-    positions = element["positions"].numpy()
-    picked_labels = element["labels"].numpy()
+    if assembly == "tf.data":
+        element = next(iter(bouncing_digits((images, labels), batch_size=4,
+                                            seed=0, with_info=True)))
+    else:
+        element = BouncingDigitBatches((images, labels), batch_size=4, seed=0,
+                                       num_batches=1, with_info=True)[0]
+    frames = np.asarray(element["frames"])
+    positions = np.asarray(element["positions"])
+    picked_labels = np.asarray(element["labels"])
     assert frames.shape == (4, 20, FRAME, FRAME, 1) and frames.dtype == np.float32
     assert positions.shape == (4, 20, 2, 2) and picked_labels.shape == (4, 2)
     assert positions.min() >= 0 and positions.max() <= FRAME - DIGIT
@@ -294,3 +303,20 @@ def test_stream_can_start_at_a_later_batch():
     next(full), next(full)
     later = iter(bouncing_digits(images, batch_size=2, seed=4, first_batch=2))
     np.testing.assert_array_equal(next(later).numpy(), next(full).numpy())
+
+
+def test_pydataset_is_deterministic_and_indexable():
+    images, _ = fake_digits(20)
+    data = BouncingDigitBatches(images, batch_size=3, seed=7, num_batches=5,
+                                transform=lambda clip: (clip, clip[:, ::-1]))
+    assert len(data) == 5
+    x, y = data[2]
+    assert x.shape == (3, 20, 64, 64, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(y, x[:, ::-1])
+    np.testing.assert_array_equal(x, data[2][0])
+    later = BouncingDigitBatches(images, batch_size=3, seed=7, num_batches=1,
+                                 first_batch=2)
+    np.testing.assert_array_equal(later[0], x)
+    assert np.abs(data[1][0] - x).max() > 0
+    with pytest.raises(ValueError, match="num_batches=0"):
+        BouncingDigitBatches(images, batch_size=3, seed=7, num_batches=0)

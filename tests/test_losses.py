@@ -80,3 +80,11 @@ def test_losses_and_metrics_serialize():
         clone = keras.saving.deserialize_keras_object(
             keras.saving.serialize_keras_object(obj))
         assert type(clone) is type(obj) and clone.name == obj.name
+
+
+def test_ssim_of_several_channels_matches_tf_image_ssim():
+    y_true, y_pred = pair(3, (2, 2, 24, 24, 3))
+    ours = ops.convert_to_numpy(frame_ssim(y_true, y_pred))
+    theirs = tf.image.ssim(tf.constant(y_true), tf.constant(y_pred),
+                           max_val=1.0).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)

@@ -1,5 +1,6 @@
 """Data: MNIST digits, bouncing-digit videos, the fixed Moving MNIST test set."""
 
+from keras_vidrep.data.bouncing_digits import BouncingDigitBatches
 from keras_vidrep.data.bouncing_digits import bouncing_digits
 from keras_vidrep.data.bouncing_digits import bouncing_digits_eval
 from keras_vidrep.data.mnist import MNISTNotFoundError
@@ -8,6 +9,7 @@ from keras_vidrep.data.moving_mnist import MovingMNISTNotFoundError
 from keras_vidrep.data.moving_mnist import moving_mnist_test
 
 __all__ = [
+    "BouncingDigitBatches",
     "MNISTNotFoundError",
     "MovingMNISTNotFoundError",
     "bouncing_digits",

@@ -5,15 +5,21 @@ a uniform position, moves in a uniform direction at constant speed
 ``step_length * (frame_size - digit_size)`` pixels per frame, reflects off the
 walls, and digits are combined by elementwise max.
 
-The generator (``trajectories`` and ``render``) is pure TF ops and stateless:
-a batch depends only on ``(seed, batch_index)``. The pipeline is assembled
-separately in ``bouncing_digits``.
+The generator (``make_batch``: ``trajectories`` and ``render``) is written
+with ``keras.ops`` and takes its random draws as arguments, so it is pure and
+runs on any backend. Two assemblies draw the random numbers and call it:
+``bouncing_digits``, a ``tf.data`` pipeline of stateless TF ops compiled with
+XLA (TensorFlow backend), and ``BouncingDigitBatches``, a ``PyDataset`` with
+numpy draws for the other backends. Either way a batch depends only on
+``(seed, batch_index)``.
 """
 
+import functools
 import math
 
+import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from keras_vidrep.data.mnist import load_mnist_digits
 
@@ -22,36 +28,31 @@ def reflect(positions, extent):
     """Folds free-flight positions into ``[0, extent]``: mirror reflection at
     both walls, for any number of bounces (a triangle wave of period
     ``2 * extent``)."""
-    period = 2.0 * extent
-    return extent - tf.abs(extent - tf.math.floormod(positions, period))
+    return extent - ops.abs(extent - ops.mod(positions, 2.0 * extent))
 
 
-def trajectories(seed, batch_size, num_frames, num_digits, extent, speed):
+def trajectories(start, angle, num_frames, extent, speed):
     """Exact (real-valued) top-left positions of every digit in every frame.
 
     Args:
-        seed: int32 tensor of shape (2,), a stateless seed.
-        batch_size, num_frames, num_digits: sizes.
+        start: (batch, num_digits, 2) start positions (row, col) in
+            ``[0, extent]``.
+        angle: (batch, num_digits) directions in radians.
+        num_frames: frames per sequence.
         extent: ``(row_extent, col_extent)``, the largest top-left coordinate
             on each axis, ``frame_size - digit_size``.
         speed: pixels per frame.
 
     Returns:
-        float32 tensor (batch, num_frames, num_digits, 2) of (row, col).
+        float32 (batch, num_frames, num_digits, 2) of (row, col).
     """
-    extent = tf.constant(extent, tf.float32)
-    start_seed, angle_seed = tf.unstack(
-        tf.random.experimental.stateless_split(seed, 2))
-    start = tf.random.stateless_uniform(
-        (batch_size, num_digits, 2), start_seed, 0.0, 1.0) * extent
-    angle = tf.random.stateless_uniform(
-        (batch_size, num_digits), angle_seed, 0.0, 2.0 * math.pi)
-    velocity = speed * tf.stack([tf.sin(angle), tf.cos(angle)], axis=-1)
-    steps = tf.range(num_frames, dtype=tf.float32)[None, :, None, None]
-    return reflect(start[:, None] + steps * velocity[:, None], extent)
+    extent = ops.convert_to_tensor(extent, "float32")
+    velocity = speed * ops.stack([ops.sin(angle), ops.cos(angle)], axis=-1)
+    steps = ops.reshape(ops.arange(num_frames, dtype="float32"), (1, -1, 1, 1))
+    return reflect(ops.expand_dims(start, 1)
+                   + steps * ops.expand_dims(velocity, 1), extent)
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
 def render(digits, positions, frame_size):
     """Pastes digits at integer top-left positions; overlaps combine by max.
 
@@ -61,26 +62,48 @@ def render(digits, positions, frame_size):
             in ``[0, frame_size - h]`` x ``[0, frame_size - w]``.
         frame_size: side of the square frame.
 
-    Compiled with XLA: the gather fuses with the max, measured 8x faster than
-    the same ops run one by one on the 2-core CPU (benchmarks/README.md).
-
     Returns:
         float32 (batch, num_frames, frame_size, frame_size).
     """
-    height, width = digits.shape[-2], digits.shape[-1]
+    batch, count, height, width = digits.shape
     # One zero row and column past the digit: every frame pixel the digit does
     # not cover gathers from there, so the paste is a single gather.
-    padded = tf.pad(digits, [[0, 0], [0, 0], [0, 1], [0, 1]])
-    flat = tf.reshape(padded, (tf.shape(digits)[0], tf.shape(digits)[1], -1))
-    pixel = tf.range(frame_size)
+    padded = ops.pad(digits, [[0, 0], [0, 0], [0, 1], [0, 1]])
+    flat = ops.reshape(padded, (batch, count, -1))
+    pixel = ops.arange(frame_size, dtype="int32")
     rows = pixel - positions[..., 0:1]  # (batch, frames, digits, frame_size)
     cols = pixel - positions[..., 1:2]
-    rows = tf.where((rows >= 0) & (rows < height), rows, height)
-    cols = tf.where((cols >= 0) & (cols < width), cols, width)
+    rows = ops.where((rows >= 0) & (rows < height), rows, height)
+    cols = ops.where((cols >= 0) & (cols < width), cols, width)
     index = rows[..., :, None] * (width + 1) + cols[..., None, :]
-    index = tf.transpose(index, (0, 2, 1, 3, 4))  # digits before frames
-    pasted = tf.gather(flat, index, batch_dims=2)  # (b, digits, frames, F, F)
-    return tf.reduce_max(pasted, axis=1)
+    index = ops.transpose(index, (0, 2, 1, 3, 4))  # digits before frames
+    frames = index.shape[2]
+    pasted = ops.take_along_axis(flat, ops.reshape(index, (batch, count, -1)),
+                                 axis=2)
+    pasted = ops.reshape(pasted, (batch, count, frames, frame_size, frame_size))
+    return ops.max(pasted, axis=1)
+
+
+def make_batch(images, labels, picks, start, angle, *, num_frames, frame_size,
+               step_length, with_info):
+    """One batch from its random draws (all arrays of the current backend).
+
+    ``picks`` (batch, num_digits) indexes ``images`` (N, h, w) uint8;
+    ``start`` (batch, num_digits, 2) is in [0, 1) (scaled to the free range
+    here); ``angle`` (batch, num_digits) in radians.
+    """
+    height, width = images.shape[1:]
+    extent = (frame_size - height, frame_size - width)
+    speed = step_length * (frame_size - max(height, width))
+    chosen = ops.cast(ops.take(images, picks, axis=0), "float32") / 255.0
+    start = start * ops.convert_to_tensor(extent, "float32")
+    exact = trajectories(start, angle, num_frames, extent, speed)
+    positions = ops.cast(ops.round(exact), "int32")
+    frames = ops.expand_dims(render(chosen, positions, frame_size), -1)
+    if not with_info:
+        return frames
+    return {"frames": frames, "labels": ops.take(labels, picks, axis=0),
+            "positions": positions}
 
 
 def _as_digits_and_labels(digits):
@@ -147,6 +170,45 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
     >>> next(iter(ds)).shape
     TensorShape([16, 20, 64, 64, 1])
     """
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "bouncing_digits builds a tf.data pipeline and needs the TensorFlow "
+            f"backend (KERAS_BACKEND is {keras.backend.backend()!r}); use "
+            "BouncingDigitBatches on other backends.")
+    images, labels, settings = _checked(digits, batch_size, num_frames,
+                                        frame_size, num_digits, step_length,
+                                        seed, with_info)
+    count = images.shape[0]
+    images_t = tf.constant(images, tf.uint8)
+    labels_t = tf.constant(labels, tf.int64)
+    # XLA fuses the gather with the max: measured 8x faster than the same ops
+    # run one by one on the 2-core CPU (benchmarks/README.md).
+    compiled = tf.function(functools.partial(make_batch, **settings),
+                           jit_compile=True)
+
+    def batch_at(batch_index):
+        batch_seed = tf.stack([tf.cast(seed, tf.int64), batch_index])
+        batch_seed = tf.cast(tf.math.floormod(batch_seed, 2**31 - 1), tf.int32)
+        pick_seed, start_seed, angle_seed = tf.unstack(
+            tf.random.experimental.stateless_split(batch_seed, 3))
+        picks = tf.random.stateless_uniform(
+            (batch_size, num_digits), pick_seed, 0, count, dtype=tf.int32)
+        start = tf.random.stateless_uniform((batch_size, num_digits, 2),
+                                            start_seed)
+        angle = tf.random.stateless_uniform((batch_size, num_digits),
+                                            angle_seed, 0.0, 2.0 * math.pi)
+        return compiled(images_t, labels_t, picks, start, angle)
+
+    return (tf.data.Dataset.counter(start=first_batch)
+            .map(batch_at, num_parallel_calls=tf.data.AUTOTUNE,
+                 deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def _checked(digits, batch_size, num_frames, frame_size, num_digits,
+             step_length, seed, with_info):
     images, labels = _as_digits_and_labels(digits)
     _check_positive(batch_size=batch_size, num_frames=num_frames,
                     frame_size=frame_size, num_digits=num_digits)
@@ -160,34 +222,58 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
             f"`step_length` must be positive. Received: step_length={step_length!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
-    extent = (frame_size - height, frame_size - width)
-    speed = step_length * (frame_size - max(height, width))
+    settings = dict(num_frames=num_frames, frame_size=frame_size,
+                    step_length=step_length, with_info=with_info)
+    return images, labels, settings
 
-    images_t = tf.constant(images, tf.uint8)
-    labels_t = tf.constant(labels, tf.int64)
-    count = images.shape[0]
 
-    def make_batch(batch_index):
-        batch_seed = tf.stack([tf.cast(seed, tf.int64), batch_index])
-        batch_seed = tf.cast(tf.math.floormod(batch_seed, 2**31 - 1), tf.int32)
-        pick_seed, motion_seed = tf.unstack(
-            tf.random.experimental.stateless_split(batch_seed, 2))
-        picks = tf.random.stateless_uniform(
-            (batch_size, num_digits), pick_seed, 0, count, dtype=tf.int32)
-        chosen = tf.cast(tf.gather(images_t, picks), tf.float32) / 255.0
-        exact = trajectories(motion_seed, batch_size, num_frames, num_digits,
-                             extent, speed)
-        positions = tf.cast(tf.round(exact), tf.int32)
-        frames = render(chosen, positions, frame_size)[..., None]
-        if not with_info:
-            return frames
-        return {"frames": frames, "labels": tf.gather(labels_t, picks),
-                "positions": positions}
+class BouncingDigitBatches(keras.utils.PyDataset):
+    """Bouncing-digit batches for any Keras backend, as a ``PyDataset``.
 
-    return (tf.data.Dataset.counter(start=first_batch)
-            .map(make_batch, num_parallel_calls=tf.data.AUTOTUNE,
-                 deterministic=True)
-            .prefetch(tf.data.AUTOTUNE))
+    The same motion and rendering as ``bouncing_digits`` (the same
+    ``make_batch``, run with the current backend's ops), with numpy's random
+    draws: use it where TensorFlow is not installed, e.g. to train under
+    ``KERAS_BACKEND=jax`` on a GPU machine. Batch ``i`` depends only on
+    ``(seed, first_batch + i)``.
+
+    Args:
+        digits, batch_size, num_frames, frame_size, num_digits, step_length,
+        seed, with_info, first_batch: as in ``bouncing_digits``.
+        num_batches: the length of the dataset.
+        transform: optional function applied to each batch (e.g.
+            ``model.split_clip`` to make ``(inputs, targets)`` for ``fit``).
+        **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ...).
+    """
+
+    def __init__(self, digits, *, batch_size, num_batches, num_frames=20,
+                 frame_size=64, num_digits=2, step_length=0.1, seed,
+                 with_info=False, first_batch=0, transform=None, **kwargs):
+        super().__init__(**kwargs)
+        self.images, self.labels, self.settings = _checked(
+            digits, batch_size, num_frames, frame_size, num_digits,
+            step_length, seed, with_info)
+        _check_positive(num_batches=num_batches)
+        self.batch_size, self.num_digits = batch_size, num_digits
+        self.length, self.seed = num_batches, int(seed)
+        self.first_batch, self.transform = first_batch, transform
+
+    @property
+    def num_batches(self):
+        return self.length
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.first_batch + index])
+        shape = (self.batch_size, self.num_digits)
+        picks = rng.integers(0, len(self.images), shape).astype("int32")
+        start = rng.random((*shape, 2), dtype=np.float32)
+        angle = (rng.random(shape, dtype=np.float32) * 2.0 * math.pi)
+        batch = make_batch(self.images, self.labels, picks, start, angle,
+                           **self.settings)
+        batch = keras.tree.map_structure(ops.convert_to_numpy, batch)
+        return self.transform(batch) if self.transform else batch
 
 
 # Sequences are generated in blocks of this size and re-batched, so an
@@ -219,4 +305,4 @@ def bouncing_digits_eval(num_sequences, *, seed=1234, batch_size=32,
         digits = load_mnist_digits("test", source=source)
     stream = bouncing_digits(digits, batch_size=_EVAL_BLOCK, seed=seed, **kwargs)
     return (stream.unbatch().take(num_sequences).batch(batch_size)
-            .prefetch(tf.data.AUTOTUNE))
+            .prefetch(-1))

@@ -424,14 +424,24 @@ class VideoSeq2Seq(keras.Model):
         return keras.Model(self.input, Representation(name="representation")(
             states), name=f"{self.name}_encoder")
 
+    def split_clip(self, clip):
+        """``(clip, targets)`` for ``fit`` from clips (batch, >= input +
+        future frames, H, W, C): the clip cut to ``input_frames +
+        future_frames`` frames, and each decoder's targets (the reversed
+        input frames, the future frames)."""
+        clip = clip[:, :self.clip_frames]
+        return clip, {t: decoder_targets(clip, t, self.input_frames,
+                                         self.future_frames)
+                      for t in self.targets}
+
     def training_pairs(self, dataset):
-        """Maps a dataset of clips to ``(clip, targets)`` for ``fit``.
+        """Maps a ``tf.data`` dataset of clips to ``(clip, targets)`` for
+        ``fit`` (see ``split_clip``).
 
         Elements may be frames (batch, time, H, W, C) with time >=
         ``input_frames + future_frames`` (extra frames are dropped), or the
         dicts of ``bouncing_digits(..., with_info=True)``.
         """
-        targets, n_in, n_out = self.targets, self.input_frames, self.future_frames
         clip_frames = self.clip_frames
         element = dataset.element_spec
         frames_spec = element["frames"] if isinstance(element, dict) else element
@@ -440,13 +450,11 @@ class VideoSeq2Seq(keras.Model):
                                            and length < clip_frames):
             raise ValueError(
                 f"training_pairs needs clips of shape (batch, >= {clip_frames}, "
-                f"H, W, C) ({n_in} input + {n_out} future frames). "
-                f"Received: element shape {frames_spec.shape}")
+                f"H, W, C) ({self.input_frames} input + {self.future_frames} "
+                f"future frames). Received: element shape {frames_spec.shape}")
 
         def to_pair(element):
             clip = element["frames"] if isinstance(element, dict) else element
-            clip = clip[:, :clip_frames]
-            return clip, {t: decoder_targets(clip, t, n_in, n_out)
-                          for t in targets}
+            return self.split_clip(clip)
 
         return dataset.map(to_pair, num_parallel_calls=-1, deterministic=True)
