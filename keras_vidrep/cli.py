@@ -136,12 +136,15 @@ def cmd_export(args):
 def cmd_card(args):
     from keras_vidrep.zoo import list_models
     from keras_vidrep.zoo import write_card
+    from keras_vidrep.zoo import write_index
 
     names = list_models() if args.name == "all" else [args.name]
     for name in names:
         path = write_card(name)
         print(f"{name}: " + (f"wrote {path}" if path else
                              "no evaluation recorded yet, no card"))
+    if args.name == "all":
+        print(f"wrote {write_index()}")
 
 
 def cmd_models_config(args):

@@ -118,3 +118,23 @@ def test_train_evaluate_visualize_end_to_end(tmp_path, mnist_dir):
     assert (tmp_path / "pic.png").is_file() and (tmp_path / "pic.gif").is_file()
     restored = keras.saving.load_model(out / "model.keras")
     assert restored.optimizer.iterations.numpy() == 4
+
+
+def test_evaluate_on_a_moving_mnist_file(tmp_path, mnist_dir, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_VIDREP_MNIST", str(mnist_dir))
+    model = build_model("predictor_conv", hidden_sizes=(4,))
+    model.save(tmp_path / "model.keras")
+    raw = np.random.default_rng(0).integers(0, 256, (20, 3, 64, 64), dtype=np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", raw)
+    code = cli.main(["evaluate", str(tmp_path / "model.keras"), "--sequences", "3",
+                     "--batch-size", "2", "--moving-mnist",
+                     str(tmp_path / "mnist_test_seq.npy"), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    fixed = report["moving_mnist_test"]
+    assert fixed["sequences"] == 3
+    frames = raw.transpose(1, 0, 2, 3)[..., None] / 255.0
+    zeros = (frames[:, 10:] ** 2).sum(axis=(2, 3, 4)).mean()
+    assert fixed["future"]["all_zeros"]["frame_mse"]["mean"] == pytest.approx(
+        zeros, rel=1e-5)
+    assert report["bouncing_digits_test"]["sequences"] == 3
