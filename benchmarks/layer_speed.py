@@ -1,6 +1,6 @@
 """Training-step and inference time of our recurrent layers against Keras'.
 
-    python benchmarks/layer_speed.py [--pairs 15] [--only conv|fc]
+    python benchmarks/layer_speed.py [--pairs 15] [--only conv|fc] [--floor]
 
 Our ConvLSTM against keras.layers.ConvLSTM2D (batch 16, 20 steps, input
 16x16x16, 64 filters, 3x3) and our PeepholeLSTM against keras.layers.LSTM
@@ -24,6 +24,7 @@ from keras import ops
 
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
+from keras_vidrep.layers._keras_internals import rnn as backend_rnn
 
 BATCH, STEPS = 16, 20
 
@@ -54,26 +55,58 @@ def timed(fn, repeat=1):
     return (time.perf_counter() - start) / repeat
 
 
-def pairwise(ours, theirs, x, y, pairs, warmup):
-    def train(model):
-        return lambda: model.train_on_batch(x, y)
-
-    def infer(model):
-        return lambda: model.predict_on_batch(x)
-
+def alternated(models, x, y, pairs, warmup):
+    """Times each model in turn (A, B, C, A, B, C ...); for each mode, the
+    median time of each and the median per-round ratio to the last model."""
+    modes = {"train": lambda m: lambda: m.train_on_batch(x, y),
+             "infer": lambda m: lambda: m.predict_on_batch(x)}
     results = {}
-    for mode, make in (("train", train), ("infer", infer)):
-        a_fn, b_fn = make(ours), make(theirs)
+    for mode, make in modes.items():
+        fns = [make(m) for m in models]
         for _ in range(warmup):
-            a_fn(), b_fn()
-        a_times, b_times = [], []
+            for fn in fns:
+                fn()
+        times = [[] for _ in fns]
         for _ in range(pairs):
-            a_times.append(timed(a_fn))
-            b_times.append(timed(b_fn))
-        ratios = [a / b for a, b in zip(a_times, b_times)]
-        results[mode] = (statistics.median(a_times), statistics.median(b_times),
-                         statistics.median(ratios))
+            for fn, t in zip(fns, times):
+                t.append(timed(fn))
+        results[mode] = [
+            (statistics.median(t),
+             statistics.median([a / b for a, b in zip(t, times[-1])]))
+            for t in times]
     return results
+
+
+class ConvolutionsOnly(keras.layers.Layer):
+    """The two convolutions of our ConvLSTM step and nothing else (h = the
+    first quarter of W*x + R*h), in the backend's loop: what our layer would
+    cost with free gate arithmetic. (Keras' ConvLSTM2D computes the gates with
+    eight narrower convolutions instead.)"""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(3, 3, input_shape[-1], 4 * self.filters), name="kernel")
+        self.recurrent_kernel = self.add_weight(
+            shape=(3, 3, self.filters, 4 * self.filters), name="recurrent")
+
+    def call(self, sequences):
+        def step(x, states):
+            z = (ops.conv(x, self.kernel, padding="same")
+                 + ops.conv(states[0], self.recurrent_kernel, padding="same"))
+            h = z[..., :self.filters]
+            return h, [h]
+
+        h0 = ops.zeros((*ops.shape(sequences)[:1], *sequences.shape[2:4],
+                        self.filters), dtype=sequences.dtype)
+        last, _, _ = backend_rnn(step, sequences, [h0])
+        return last
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:4], self.filters)
 
 
 def peak_gflops():
@@ -100,6 +133,9 @@ def main():
                         default="both")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 policy for both models")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the two convolutions of our ConvLSTM "
+                        "step alone (the layer with free gate arithmetic)")
     parser.add_argument("--batch", type=int, default=BATCH,
                         help=f"batch size (default {BATCH})")
     args = parser.parse_args()
@@ -134,15 +170,22 @@ def main():
                           x, y, fc_flops))
     for title, ours_fn, theirs_fn, x, y, flops in cases:
         jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-        ours = make_model(ours_fn(), x.shape[1:], jit)
-        theirs = make_model(theirs_fn(), x.shape[1:], jit)
-        results = pairwise(ours, theirs, x, y, args.pairs, args.warmup)
+        models = [make_model(ours_fn(), x.shape[1:], jit),
+                  make_model(theirs_fn(), x.shape[1:], jit)]
+        if flops is conv_flops and args.floor:
+            models.insert(1, make_model(ConvolutionsOnly(64), x.shape[1:], jit))
+        results = alternated(models, x, y, args.pairs, args.warmup)
         print(title)
-        for mode, (a, b, ratio) in results.items():
+        for mode, timings in results.items():
             gflops = flops(mode == "train", batch) / 1e9
+            (a, ratio), (b, _) = timings[0], timings[-1]
             print(f"  {mode:5s}: ours {a * 1e3:7.1f} ms ({gflops / a:6.1f} GFLOP/s)"
                   f"   keras {b * 1e3:7.1f} ms ({gflops / b:6.1f} GFLOP/s)"
                   f"   median ratio ours/keras {ratio:.3f}")
+            if len(timings) == 3:
+                floor, floor_ratio = timings[1]
+                print(f"         convolutions alone {floor * 1e3:7.1f} ms, "
+                      f"median ratio to keras {floor_ratio:.3f}")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,28 @@ def _check_run(out, run):
     path.write_text(json.dumps(run, indent=2))
 
 
+def training_data(model, digits, *, batch_size, seed, first_batch=0,
+                  num_batches=None):
+    """``(inputs, targets)`` batches of bouncing digits for ``model.fit``.
+
+    Under TensorFlow the ``tf.data`` pipeline (endless); under other backends
+    a ``BouncingDigitBatches`` of ``num_batches`` batches.
+
+    Args:
+        model: a ``VideoSeq2Seq`` (its clip layout and ``training_pairs``).
+        digits: ``(N, 28, 28)`` uint8 digits.
+        batch_size, seed: of the stream.
+        first_batch: index of the first batch in the seeded stream.
+        num_batches: batches needed (non-TensorFlow backends).
+    """
+    stream = dict(batch_size=batch_size, num_frames=model.clip_frames,
+                  frame_size=model.frame_size, seed=seed, first_batch=first_batch)
+    if keras.backend.backend() == "tensorflow":
+        return model.training_pairs(bouncing_digits(digits, **stream))
+    return BouncingDigitBatches(digits, num_batches=max(num_batches or 1, 1),
+                                transform=model.split_clip, **stream)
+
+
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
           strategy="auto", mixed_precision=False, jit_compile="auto", seed=0,
@@ -226,14 +248,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
               f"{start_epoch * steps_per_epoch}.")
     # The stream restarts where the checkpoint left it, not at batch 0.
     first_batch = start_epoch * steps_per_epoch
-    stream = dict(batch_size=batch_size, num_frames=model.clip_frames,
-                  frame_size=model.frame_size, seed=seed, first_batch=first_batch)
-    if keras.backend.backend() == "tensorflow":
-        data = model.training_pairs(bouncing_digits(train_digits, **stream))
-    else:
-        remaining = max(total_epochs * steps_per_epoch - first_batch, 1)
-        data = BouncingDigitBatches(train_digits, num_batches=remaining,
-                                    transform=model.split_clip, **stream)
+    data = training_data(model, train_digits, batch_size=batch_size, seed=seed,
+                         first_batch=first_batch,
+                         num_batches=total_epochs * steps_per_epoch - first_batch)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch",
                                          double_checkpoint=True,

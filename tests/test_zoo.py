@@ -50,6 +50,15 @@ def test_recipe_comes_from_the_run_record(monkeypatch):
         "--set kernel_size=3")
 
 
+def test_conditional_fc_presets_train_free_running():
+    """Their decoders read their own predictions in training too (zoo.py says
+    why); the preset carries it, so fine-tuning a loaded model does the same."""
+    for name in ("autoencoder_fc_cond", "predictor_fc_cond", "composite_fc_cond"):
+        assert "--set teacher_forcing=false" in PRESETS[name]["recipe"]
+        assert build_preset(name).teacher_forcing is False
+    assert build_preset("composite_conv_cond").teacher_forcing is True
+
+
 def test_zoo_fits_the_size_budget():
     # Each model is stored twice: weights file and SavedModel, float32.
     total = sum(build_preset(name).count_params() for name in PRESETS)

@@ -13,42 +13,12 @@ import inspect
 import keras
 from keras import ops
 
+from keras_vidrep.layers._fused_recurrence import fused_recurrence
+from keras_vidrep.layers._fused_recurrence import supports_fused_gradient
 from keras_vidrep.layers._keras_internals import DropoutRNNCell
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
-
-GATE_COUNT = 4  # gate order along the last axis: input, forget, cell, output
-
-
-def peephole_lstm_update(z, c_prev, peepholes, activation, recurrent_activation):
-    """One LSTM state update from the gate pre-activations.
-
-    Args:
-        z: pre-activations ``W x + R h + b`` of the four gates, concatenated on
-            the last axis in the order [i, f, c, o].
-        c_prev: previous cell state, same shape as each quarter of ``z``.
-        peepholes: ``None``, or ``(p_i, p_f, p_o)`` broadcastable against
-            ``c_prev`` (Hadamard products).
-        activation: cell input and output activation (tanh in the papers).
-        recurrent_activation: gate activation (sigmoid in the papers).
-
-    Returns:
-        ``(h, c)``: the new output and the new cell state.
-    """
-    z_i, z_f, z_c, z_o = ops.split(z, GATE_COUNT, axis=-1)
-    if peepholes is not None:
-        p_i, p_f, p_o = peepholes
-        z_i = z_i + p_i * c_prev
-        z_f = z_f + p_f * c_prev
-    i = recurrent_activation(z_i)
-    f = recurrent_activation(z_f)
-    c = f * c_prev + i * activation(z_c)
-    if peepholes is not None:
-        # The output gate peeps at the *new* cell state (Gers et al. 2002).
-        z_o = z_o + p_o * c
-    o = recurrent_activation(z_o)
-    h = o * activation(c)
-    return h, c
-
+from keras_vidrep.layers._lstm_equations import GATE_COUNT
+from keras_vidrep.layers._lstm_equations import peephole_lstm_update
 
 def _positive_int(value, name, cls_name):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -71,9 +41,16 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
     """Base of the peephole LSTM cells; subclasses define the projections.
 
     A subclass sets ``self.size`` (units or filters) and implements
-    ``_build_kernels(input_shape)``, ``_apply_kernel(x, over_time)`` and
-    ``_apply_recurrent_kernel(h)``, plus its own ``get_config`` entries.
+    ``_build_kernels(input_shape)``, ``_apply_kernel(x, over_time)``, the
+    recurrent projection ``_recurrent_product(h, kernel)`` and its own
+    ``get_config`` entries. A subclass that sets ``fused_backward = True``
+    also implements, for the hand-written backward pass,
+    ``_recurrent_adjoint(kernel)`` (the kernel whose product maps ``dz`` to
+    ``dh``) and ``_recurrent_kernel_gradient(h_prev, d_z)`` (over every step
+    at once).
     """
+
+    fused_backward = False
 
     _weight_kinds = ("kernel", "recurrent", "bias", "peephole")
 
@@ -207,9 +184,11 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
         h_prev, c_prev = states[0], states[1]
         if training and self.recurrent_dropout > 0:
             h_prev = h_prev * self.get_recurrent_dropout_mask(h_prev)
-        z = projected_inputs + self._apply_recurrent_kernel(h_prev)
-        h, c = peephole_lstm_update(z, c_prev, self.peepholes, self.activation,
-                                    self.recurrent_activation)
+        z = projected_inputs + self._recurrent_product(h_prev,
+                                                       self.recurrent_kernel)
+        h, c, _ = peephole_lstm_update(z, c_prev, self.peepholes,
+                                       self.activation,
+                                       self.recurrent_activation)
         return h, [h, c]
 
     def call(self, inputs, states, training=False):
@@ -257,7 +236,10 @@ class FastPeepholeRNN(keras.layers.RNN):
     cell's arguments and the ``keras.layers.RNN`` arguments side by side (as
     ``keras.layers.LSTM`` does), builds the cell, and ``get_config`` returns
     them flat. ``inner_loop`` projects the inputs of all timesteps at once, then
-    runs only the recurrent part of the cell step by step.
+    runs only the recurrent part of the cell step by step. In training, with
+    the standard activations and no mask, recurrent dropout or unrolling, the
+    recurrence has a hand-written backward pass (``_fused_recurrence``) that
+    computes the recurrent-kernel gradient in one product after the loop.
     """
 
     cell_class = None
@@ -284,6 +266,13 @@ class FastPeepholeRNN(keras.layers.RNN):
         cell = self.cell
         projected = cell.input_projection(sequences, training=training,
                                           over_time=True)
+        if self._use_fused_gradient(mask, training):
+            if self.go_backwards:
+                projected = ops.flip(projected, axis=1)
+            outputs, c_last = fused_recurrence(cell, projected,
+                                               *initial_state)
+            last_output = outputs[:, -1]
+            return last_output, outputs, [last_output, c_last]
 
         def step(projected_step, states):
             return cell.recurrent_step(projected_step, states, training=training)
@@ -299,6 +288,11 @@ class FastPeepholeRNN(keras.layers.RNN):
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
+
+    def _use_fused_gradient(self, mask, training):
+        return (training and mask is None and not self.unroll
+                and not self.cell.recurrent_dropout
+                and supports_fused_gradient(self.cell))
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask,

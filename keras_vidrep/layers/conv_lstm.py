@@ -157,8 +157,15 @@ class ConvLSTMCell(PeepholeCellBase):
         return ops.reshape(
             z, (shape[0], shape[1], height, width, GATE_COUNT * self.filters))
 
-    def _apply_recurrent_kernel(self, h):
-        return self._conv(h, self.recurrent_kernel)
+    def _recurrent_product(self, h, kernel):
+        return self._conv(h, kernel)
+
+    # The hand-written backward pass computes the recurrent-kernel gradient
+    # over all steps at once. For convolutions that gains nothing where it was
+    # measured (TensorFlow on a CPU: one filter gradient over batch * time
+    # costs what the per-step ones cost, and patch-wise products are slower),
+    # so ConvLSTM keeps automatic differentiation (benchmarks/README.md).
+    fused_backward = False
 
     def get_initial_state(self, batch_size=None):
         if self.spatial_shape is None:
