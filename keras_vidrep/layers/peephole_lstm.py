@@ -136,7 +136,12 @@ class PeepholeLSTM(FastPeepholeRNN):
     A ``keras.layers.RNN`` over ``PeepholeLSTMCell`` with a fast path: the input
     projection ``W x + b`` of all timesteps is one matrix product over
     (batch x time) computed before the recurrence, so each step only adds the
-    recurrent term. Results equal those of ``keras.layers.RNN(PeepholeLSTMCell)``.
+    recurrent term. In training (tanh/sigmoid activations, no mask, recurrent
+    dropout or unrolling) the recurrence has a hand-written backward pass that
+    computes the recurrent-kernel gradient as one product over all timesteps
+    after the loop: about half the training-step time of ``keras.layers.LSTM``
+    on a CPU (``benchmarks/README.md``). Results and gradients equal those of
+    ``keras.layers.RNN(PeepholeLSTMCell)``.
 
     Args:
         units: Positive integer, dimensionality of the output space.
