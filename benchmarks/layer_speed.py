@@ -1,6 +1,6 @@
 """Training-step and inference time of our recurrent layers against Keras'.
 
-    python benchmarks/layer_speed.py [--pairs 15] [--only conv|fc] [--floor]
+    python benchmarks/layer_speed.py [--pairs 15] [--only conv|fc] [--floor] [--autodiff]
 
 Our ConvLSTM against keras.layers.ConvLSTM2D (batch 16, 20 steps, input
 16x16x16, 64 filters, 3x3) and our PeepholeLSTM against keras.layers.LSTM
@@ -109,6 +109,14 @@ class ConvolutionsOnly(keras.layers.Layer):
         return (input_shape[0], *input_shape[2:4], self.filters)
 
 
+class PeepholeLSTMAutodiff(PeepholeLSTM):
+    """Our PeepholeLSTM with automatic differentiation of its loop instead of
+    the hand-written backward pass."""
+
+    def _use_fused_gradient(self, mask, training):
+        return False
+
+
 def peak_gflops():
     a = keras.random.normal((2048, 2048))
     timed(lambda: ops.matmul(a, a), 3)  # warm-up
@@ -136,6 +144,9 @@ def main():
     parser.add_argument("--floor", action="store_true",
                         help="also time the two convolutions of our ConvLSTM "
                         "step alone (the layer with free gate arithmetic)")
+    parser.add_argument("--autodiff", action="store_true",
+                        help="also time our PeepholeLSTM with automatic "
+                        "differentiation instead of its hand-written backward")
     parser.add_argument("--batch", type=int, default=BATCH,
                         help=f"batch size (default {BATCH})")
     args = parser.parse_args()
@@ -159,7 +170,9 @@ def main():
             cases.append((f"ConvLSTM peepholes={peep} vs ConvLSTM2D",
                           lambda p=peep: ConvLSTM(64, 3, use_peepholes=p),
                           lambda: keras.layers.ConvLSTM2D(64, 3, padding="same"),
-                          x, y, conv_flops))
+                          x, y, conv_flops,
+                          ("convolutions alone", lambda: ConvolutionsOnly(64))
+                          if args.floor else None))
     if args.only in (None, "fc"):
         x = rng.random((batch, STEPS, 1024), dtype=np.float32)
         y = rng.random((batch, 1024), dtype=np.float32)
@@ -167,13 +180,15 @@ def main():
             cases.append((f"PeepholeLSTM peepholes={peep} vs LSTM",
                           lambda p=peep: PeepholeLSTM(1024, use_peepholes=p),
                           lambda: keras.layers.LSTM(1024),
-                          x, y, fc_flops))
-    for title, ours_fn, theirs_fn, x, y, flops in cases:
+                          x, y, fc_flops,
+                          ("autodiff", lambda p=peep: PeepholeLSTMAutodiff(
+                              1024, use_peepholes=p)) if args.autodiff else None))
+    for title, ours_fn, theirs_fn, x, y, flops, extra in cases:
         jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
         models = [make_model(ours_fn(), x.shape[1:], jit),
                   make_model(theirs_fn(), x.shape[1:], jit)]
-        if flops is conv_flops and args.floor:
-            models.insert(1, make_model(ConvolutionsOnly(64), x.shape[1:], jit))
+        if extra:
+            models.insert(1, make_model(extra[1](), x.shape[1:], jit))
         results = alternated(models, x, y, args.pairs, args.warmup)
         print(title)
         for mode, timings in results.items():
@@ -183,9 +198,9 @@ def main():
                   f"   keras {b * 1e3:7.1f} ms ({gflops / b:6.1f} GFLOP/s)"
                   f"   median ratio ours/keras {ratio:.3f}")
             if len(timings) == 3:
-                floor, floor_ratio = timings[1]
-                print(f"         convolutions alone {floor * 1e3:7.1f} ms, "
-                      f"median ratio to keras {floor_ratio:.3f}")
+                other, other_ratio = timings[1]
+                print(f"         {extra[0]} {other * 1e3:7.1f} ms, "
+                      f"median ratio to keras {other_ratio:.3f}")
 
 
 if __name__ == "__main__":
