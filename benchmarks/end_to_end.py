@@ -1,7 +1,8 @@
 """End-to-end training throughput and peak memory of zoo models.
 
     python benchmarks/end_to_end.py --digits ../shared/data/mnist \
-        [--models composite_conv composite_fc] [--steps 20] [--warmup 3]
+        [--models composite_conv composite_fc] [--steps 20] [--warmup 3] \
+        [--mixed-precision]
 
 Each model is the zoo preset (``keras_vidrep.zoo``), compiled as ``keras-vidrep
 train`` compiles it, and trained with ``model.fit`` on the real data pipeline
@@ -10,7 +11,9 @@ from the train digits). Prints sequences per second over the steps after the
 warm-up (the median step time), and the peak memory: the process's peak
 resident memory on a CPU, the device's peak allocation under JAX on a GPU.
 Each model runs in its own subprocess, so that one model's peak does not hide
-the next one's. Works on any Keras backend (KERAS_BACKEND=jax on a GPU).
+the next one's. Works on any Keras backend (KERAS_BACKEND=jax on a GPU);
+``--mixed-precision`` trains under the ``mixed_float16`` policy, as
+``keras-vidrep train --mixed-precision`` does.
 """
 
 import argparse
@@ -57,7 +60,7 @@ class StepTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def measure(name, digits, batch_size, steps, warmup):
+def measure(name, digits, batch_size, steps, warmup, mixed_precision=False):
     """Runs one model and returns its figures as a dict."""
     from keras_vidrep import zoo
     from keras_vidrep.data import load_mnist_digits
@@ -65,6 +68,8 @@ def measure(name, digits, batch_size, steps, warmup):
     from keras_vidrep.models import compile_model
     from keras_vidrep.training import training_data
 
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(0)
     model = zoo.build_preset(name)
     compile_model(model, metrics=[FrameMSE])
@@ -80,7 +85,8 @@ def measure(name, digits, batch_size, steps, warmup):
     return {"model": name, "parameters": model.count_params(),
             "batch_size": batch_size, "step_ms": step * 1e3,
             "sequences_per_s": batch_size / step, "memory": what,
-            "peak_mib": peak / 2**20, "before_fit_mib": before / 2**20}
+            "peak_mib": peak / 2**20, "before_fit_mib": before / 2**20,
+            "policy": keras.mixed_precision.global_policy().name}
 
 
 def main():
@@ -93,21 +99,27 @@ def main():
     parser.add_argument("--steps", type=int, default=20,
                         help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="train under the mixed_float16 policy")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # subprocess mode
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one, args.digits, args.batch_size,
-                                 args.steps, args.warmup)))
+                                 args.steps, args.warmup,
+                                 args.mixed_precision)))
         return
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, batch "
-          f"{args.batch_size}, {args.steps} timed steps after {args.warmup}")
+          f"{args.batch_size}, {args.steps} timed steps after {args.warmup}, "
+          f"{'mixed_float16' if args.mixed_precision else 'float32'}")
     for name in args.models:
         command = [sys.executable, __file__, "--one", name,
                    "--batch-size", str(args.batch_size), "--steps",
                    str(args.steps), "--warmup", str(args.warmup)]
         if args.digits:
             command += ["--digits", args.digits]
+        if args.mixed_precision:
+            command.append("--mixed-precision")
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")

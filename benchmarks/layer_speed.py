@@ -51,7 +51,9 @@ def timed(fn, repeat=1):
     start = time.perf_counter()
     for _ in range(repeat):
         out = fn()
-    ops.convert_to_numpy(out if not isinstance(out, dict) else 0)
+    # Waits for the work; a sum so that only a scalar leaves the device.
+    if not isinstance(out, dict):
+        ops.convert_to_numpy(ops.sum(out))
     return (time.perf_counter() - start) / repeat
 
 
@@ -117,16 +119,26 @@ class PeepholeLSTMAutodiff(PeepholeLSTM):
         return False
 
 
-def peak_gflops():
-    a = keras.random.normal((2048, 2048))
-    timed(lambda: ops.matmul(a, a), 3)  # warm-up
-    matmul = timed(lambda: ops.matmul(a, a), 10)
-    images = keras.random.normal((64, 32, 32, 128))
+def peak_gflops(min_seconds=0.02):
+    """GFLOP/s of one large matmul and one large 3x3 convolution. Sizes grow
+    until one op takes ``min_seconds``, so that an accelerator is measured on
+    work that fills it, not on launch and transfer overheads (2048^3 and a
+    batch of 64 already do on a CPU)."""
+    for n in (2048, 4096, 8192):
+        a = keras.random.normal((n, n))
+        timed(lambda: ops.matmul(a, a), 3)  # warm-up
+        matmul = timed(lambda: ops.matmul(a, a), 10)
+        if matmul >= min_seconds:
+            break
     kernel = keras.random.normal((3, 3, 128, 128))
-    timed(lambda: ops.conv(images, kernel, padding="same"), 2)
-    conv = timed(lambda: ops.conv(images, kernel, padding="same"), 5)
-    return (2 * 2048**3 / matmul / 1e9,
-            2 * 64 * 32 * 32 * 9 * 128 * 128 / conv / 1e9)
+    for batch in (64, 256, 1024):
+        images = keras.random.normal((batch, 32, 32, 128))
+        timed(lambda: ops.conv(images, kernel, padding="same"), 2)
+        conv = timed(lambda: ops.conv(images, kernel, padding="same"), 5)
+        if conv >= min_seconds:
+            break
+    return (2 * n**3 / matmul / 1e9,
+            2 * batch * 32 * 32 * 9 * 128 * 128 / conv / 1e9)
 
 
 def main():

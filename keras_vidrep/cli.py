@@ -78,7 +78,8 @@ def cmd_train(args):
           mixed_precision=args.mixed_precision,
           jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
-          model_overrides=dict(args.set))
+          model_overrides=dict(args.set),
+          initial_weights=args.initial_weights)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
 
@@ -220,6 +221,10 @@ def build_parser():
         "--set", type=_model_setting, action="append", default=[],
         metavar="KEY=VALUE", help="a model argument, JSON value, e.g. "
         "--set hidden_sizes=[32,32] --set kernel_size=5 (repeatable)")
+    train_parser.add_argument(
+        "--initial-weights", metavar="NAME_OR_FILE",
+        help="fine-tune: start from a zoo model's pretrained weights, a "
+        ".weights.h5 or a .keras file of the same architecture")
     train_parser.set_defaults(run=cmd_train)
 
     sequences = argparse.ArgumentParser(add_help=False, parents=[data])

@@ -37,6 +37,7 @@ from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import FrameMSE
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
+from keras_vidrep.training import load_initial_weights
 
 
 def cluster_role():
@@ -53,10 +54,12 @@ def cluster_role():
 def train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
                        optimizer="rmsprop", loss="cross_entropy", out=None,
                        digits=None, seed=0, checkpoint_every=100,
-                       model_overrides=None, verbose=True):
+                       model_overrides=None, initial_weights=None, verbose=True):
     """Trains ``name`` on the cluster of ``TF_CONFIG``; see the module doc.
 
-    ``batch_size`` is the global batch, split evenly over all replicas.
+    ``batch_size`` is the global batch, split evenly over all replicas;
+    ``initial_weights`` as in ``keras_vidrep.training.train`` (every worker
+    loads them; a checkpoint of the run, if any, is restored over them).
     Returns the trained model (on every worker).
     """
     import tensorflow as tf
@@ -72,6 +75,8 @@ def train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
         compile_model(model, loss=loss, optimizer=optimizer,
                       learning_rate=learning_rate, metrics=[FrameMSE])
         model.optimizer.build(model.trainable_variables)
+    if initial_weights is not None:
+        load_initial_weights(model, initial_weights)
 
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     chief_dir = out / "checkpoints"

@@ -135,13 +135,42 @@ def _resume_epoch(backup_dir):
     return int(json.loads(metadata.read_text())["epoch"])
 
 
+def load_initial_weights(model, source):
+    """Loads a zoo name's pretrained weights, a ``.weights.h5`` or a
+    ``.keras`` file into ``model``; clear errors for anything else."""
+    from keras_vidrep import zoo
+
+    source = str(source)
+    if source in zoo.list_models():
+        path = zoo.weights_path(source)
+    else:
+        path = Path(source)
+        if not path.name.endswith((".weights.h5", ".keras")):
+            raise TrainingError(
+                "`initial_weights` must be a zoo name, a .weights.h5 file or "
+                f"a .keras file. Received: initial_weights={source!r}")
+    if not path.is_file():
+        raise TrainingError(f"No weights file at {path} (initial_weights="
+                            f"{source!r}).")
+    try:
+        if path.name.endswith(".keras"):
+            trained = keras.saving.load_model(path, compile=False)
+            model.set_weights(trained.get_weights())
+        else:
+            model.load_weights(path)
+    except ValueError as error:
+        raise TrainingError(
+            f"The weights in {path} do not fit {model.name} as configured "
+            f"for this run: {error}") from error
+
+
 def _check_run(out, run):
     """Refuses to resume a run made with other arguments in the same folder."""
     path = out / "run.json"
     if path.is_file():
         previous = json.loads(path.read_text())
         fixed = ("model", "batch_size", "seed", "checkpoint_every",
-                 "model_overrides", "loss", "optimizer")
+                 "model_overrides", "loss", "optimizer", "initial_weights")
         changed = {k: (previous.get(k), run[k]) for k in fixed
                    if previous.get(k) != run[k]}
         if changed:
@@ -176,7 +205,8 @@ def training_data(model, digits, *, batch_size, seed, first_batch=0,
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
           strategy="auto", mixed_precision=False, jit_compile="auto", seed=0,
-          checkpoint_every=100, model_overrides=None, verbose="auto"):
+          checkpoint_every=100, model_overrides=None, initial_weights=None,
+          verbose="auto"):
     """Trains a named model on bouncing digits from the **train** digits.
 
     Args:
@@ -194,6 +224,11 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         seed: seeds the weights and the data stream.
         checkpoint_every: steps between checkpoints (one "epoch" of ``fit``).
         model_overrides: dict of ``VideoSeq2Seq`` arguments.
+        initial_weights: fine-tune instead of starting from fresh weights: a
+            zoo name (its pretrained weights), a ``.weights.h5`` file or a
+            ``.keras`` file of the same architecture. A run that resumes
+            from its own checkpoint restores the checkpoint's weights over
+            them.
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -215,7 +250,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             name, steps=steps or epochs * checkpoint_every,
             batch_size=batch_size, learning_rate=learning_rate,
             optimizer=optimizer, loss=loss, out=out, digits=digits, seed=seed,
-            checkpoint_every=checkpoint_every, model_overrides=model_overrides)
+            checkpoint_every=checkpoint_every, model_overrides=model_overrides,
+            initial_weights=initial_weights)
     out = Path(out or os.path.join("runs", name))
     out.mkdir(parents=True, exist_ok=True)
     run = {"model": name, "steps": steps, "epochs": epochs,
@@ -224,7 +260,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "checkpoint_every": checkpoint_every,
            "model_overrides": model_overrides or {},
            "strategy": strategy, "mixed_precision": mixed_precision,
-           "jit_compile": jit_compile}
+           "jit_compile": jit_compile,
+           "initial_weights": None if initial_weights is None
+           else str(initial_weights)}
     _check_run(out, run)
     train_digits = load_mnist_digits("train", source=digits)
 
@@ -240,6 +278,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         compile_model(model, loss=loss, optimizer=optimizer,
                       learning_rate=learning_rate, metrics=[FrameMSE],
                       jit_compile=jit_compile)
+    if initial_weights is not None:
+        load_initial_weights(model, initial_weights)
 
     backup_dir = out / "backup"
     start_epoch = _resume_epoch(backup_dir)

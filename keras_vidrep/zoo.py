@@ -53,30 +53,57 @@ def _sizes(name):
 _PLANNED_STEPS = 3000
 
 
-def run_record(name):
-    """The record of the run that made the artifact (``zoo/runs/NAME/
-    run.json``, written from the run's own ``run.json``), or ``None``."""
-    path = ROOT / "zoo" / "runs" / name / "run.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+def run_stages(name):
+    """The records of the runs that made the artifact, first to last, as
+    ``(record, folder)`` pairs; ``[]`` for a model not trained yet.
+
+    ``zoo/runs/NAME/`` holds the last run's ``run.json`` (copied from the
+    run's own) and ``history.csv``. A run that fine-tuned the weights of an
+    earlier one (``keras-vidrep train --initial-weights``) names, in
+    ``starts_from``, the subfolder that holds that earlier run's record.
+    """
+    stages, folder = [], ROOT / "zoo" / "runs" / name
+    while (folder / "run.json").is_file():
+        record = json.loads((folder / "run.json").read_text())
+        stages.insert(0, (record, folder))
+        if not record.get("starts_from"):
+            break
+        folder = folder / record["starts_from"]
+    return stages
 
 
-def _recipe(name):
-    """The exact ``keras-vidrep train`` command of the artifact, from its run
-    record; for a model not trained yet, the planned command."""
-    run = run_record(name) or {
-        "steps": _PLANNED_STEPS, "batch_size": 16, "learning_rate": 0.001,
-        "optimizer": "rmsprop", "loss": "cross_entropy", "seed": 0,
-        "checkpoint_every": 100,
-        "model_overrides": _sizes(name)}
+def _train_command(name, run):
     settings = " ".join(
         f"--set {key}={json.dumps(value, separators=(',', ':'))}"
         for key, value in run["model_overrides"].items())
     backend = f"KERAS_BACKEND={run['backend']} " if run.get("backend") else ""
-    return (f"{backend}keras-vidrep train {name} --steps {run['steps']} "
-            f"--batch-size {run['batch_size']} --learning-rate "
-            f"{run['learning_rate']} --optimizer {run['optimizer']} --loss "
-            f"{run['loss']} --seed {run['seed']} --checkpoint-every "
-            f"{run['checkpoint_every']} {settings}")
+    command = (f"{backend}keras-vidrep train {name} --steps {run['steps']} "
+               f"--batch-size {run['batch_size']} --learning-rate "
+               f"{run['learning_rate']} --optimizer {run['optimizer']} --loss "
+               f"{run['loss']} --seed {run['seed']} --checkpoint-every "
+               f"{run['checkpoint_every']} {settings}")
+    if run.get("out"):
+        command += f" --out {run['out']}"
+    if run.get("initial_weights"):
+        command += f" --initial-weights {run['initial_weights']}"
+    return command
+
+
+def _recipe(name):
+    """The exact ``keras-vidrep train`` commands of the artifact, one line per
+    run, from its run records; for a model not trained yet, the planned
+    command."""
+    runs = [record for record, _ in run_stages(name)] or [{
+        "steps": _PLANNED_STEPS, "batch_size": 16, "learning_rate": 0.001,
+        "optimizer": "rmsprop", "loss": "cross_entropy", "seed": 0,
+        "checkpoint_every": 100, "model_overrides": _sizes(name)}]
+    return "\n".join(_train_command(name, run) for run in runs)
+
+
+def _trained(stages):
+    """The runs' budgets, e.g. '9,000 steps x 32 + 30,000 steps x 32'."""
+    return " + ".join(f"{run['steps']:,} steps x {run['batch_size']}"
+                      for run, _ in stages)
 
 
 PRESETS = {
@@ -195,17 +222,45 @@ def _metric_table(results):
     return lines
 
 
+def _learning_curve(name, run, folder, first_step):
+    """Markdown lines: about ten rows of the run's ``history.csv``, steps
+    counted from the start of the first run."""
+    history = folder / "history.csv"
+    if not history.is_file():
+        return []
+    rows = history.read_text().strip().splitlines()
+    columns = rows[0].split(",")
+    wanted = [c for c in columns if c.endswith("loss") and not c.startswith("val_")]
+    regime = ""
+    if VARIANTS[name]["conditional"]:
+        regime = (", decoders teacher-forced"
+                  if _sizes(name).get("teacher_forcing", True) else
+                  ", decoders free-running as at inference")
+    lines = ["", "Learning curve (training loss, cross-entropy per "
+             f"frame{regime}):", "",
+             "| step | " + " | ".join(wanted) + " |",
+             "|---|" + "---|" * len(wanted)]
+    every = max(1, (len(rows) - 1) // 10)
+    for row in rows[1::every] + ([rows[-1]] if (len(rows) - 2) % every else []):
+        cells = dict(zip(columns, row.split(",")))
+        step = first_step + (int(cells["epoch"]) + 1) * run["checkpoint_every"]
+        lines.append(f"| {step} | " + " | ".join(
+            f"{float(cells[c]):.1f}" for c in wanted) + " |")
+    return lines
+
+
 def model_card(name):
+
     """The markdown model card of ``name``, from its preset, run record,
     evaluation and learning curve; ``None`` until the model is evaluated."""
     _check_name(name)
-    preset, run, report = PRESETS[name], run_record(name), _evaluation(name)
+    preset, stages, report = PRESETS[name], run_stages(name), _evaluation(name)
     if report is None:
         return None
     model = build_preset(name)
     lines = [f"# {name}", "", preset["description"] + ".", "",
              "Generated by `keras-vidrep card` from the evaluation in "
-             f"`{preset['evaluation']}` and the run record in "
+             f"`{preset['evaluation']}` and the run records in "
              f"`zoo/runs/{name}/`; do not edit by hand.", "",
              "## Model", "",
              f"- Builder: `keras_vidrep.models.build_model({name!r}, "
@@ -215,34 +270,23 @@ def model_card(name):
              f"`keras_vidrep.load({name!r})`", "",
              "## Training", "",
              "```bash", preset["recipe"], "```", ""]
-    if run:
-        sequences = run["steps"] * run["batch_size"]
-        lines += [f"Budget: {run['steps']:,} steps of {run['batch_size']} "
-                  f"sequences ({sequences:,} sequences) of bouncing digits from "
-                  f"the train digits, on {run.get('device', 'the CPU')}."]
+    if len(stages) > 1:
+        lines += ["Each run after the first fine-tunes the weights of the one "
+                  "before (`--initial-weights`), with a fresh optimizer.", ""]
+    steps = sequences = 0
+    for index, (run, folder) in enumerate(stages, 1):
+        label = f"Run {index}" if len(stages) > 1 else "Budget"
+        lines += [""] * (index > 1) + [f"{label}: {run['steps']:,} steps of {run['batch_size']} "
+                  f"sequences ({run['steps'] * run['batch_size']:,} sequences) "
+                  "of bouncing digits from the train digits, on "
+                  f"{run.get('device', 'the CPU')}."]
         if run.get("note"):
-            lines += ["", run["note"].capitalize() + "."]
-        history = ROOT / "zoo" / "runs" / name / "history.csv"
-        if history.is_file():
-            rows = history.read_text().strip().splitlines()
-            columns = rows[0].split(",")
-            wanted = [c for c in columns if c.endswith("loss")
-                      and not c.startswith("val_")]
-            regime = ""
-            if VARIANTS[name]["conditional"]:
-                regime = (", decoders teacher-forced"
-                          if preset["config"].get("teacher_forcing", True) else
-                          ", decoders free-running as at inference")
-            lines += ["", "Learning curve (training loss, cross-entropy per "
-                      f"frame{regime}):", "",
-                      "| step | " + " | ".join(wanted) + " |",
-                      "|---|" + "---|" * len(wanted)]
-            every = max(1, (len(rows) - 1) // 10)
-            for row in rows[1::every] + ([rows[-1]] if (len(rows) - 2) % every else []):
-                cells = dict(zip(columns, row.split(",")))
-                step = (int(cells["epoch"]) + 1) * run["checkpoint_every"]
-                lines.append(f"| {step} | " + " | ".join(
-                    f"{float(cells[c]):.1f}" for c in wanted) + " |")
+            lines += ["", run["note"][0].upper() + run["note"][1:] + "."]
+        lines += _learning_curve(name, run, folder, first_step=steps)
+        steps += run["steps"]
+        sequences += run["steps"] * run["batch_size"]
+    if len(stages) > 1:
+        lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]
     bouncing = report["bouncing_digits_test"]
     lines += ["", "## Evaluation", "",
               "Held-out sequences built from the **test** digits (`keras-vidrep "
@@ -289,9 +333,8 @@ def write_index():
              "reconstruction MSE (best baseline) | card |",
              "|---|---|---|---|---|---|"]
     for name in PRESETS:
-        run, report = run_record(name), _evaluation(name)
-        trained = (f"{run['steps']:,} steps x {run['batch_size']}"
-                   if run else "not yet")
+        stages, report = run_stages(name), _evaluation(name)
+        trained = _trained(stages) or "not yet"
         cells = []
         for target in ("future", "reconstruction"):
             results = report["bouncing_digits_test"] if report else {}

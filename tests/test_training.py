@@ -132,3 +132,39 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, mnist_dir):
     assert "replicas 2" in result.stdout
     assert "iterations 2" in result.stdout
     assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_initial_weights_start_the_run_from_a_trained_model(tmp_path, mnist_dir):
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["train", "predictor_conv", "--batch-size", "2",
+              "--checkpoint-every", "1", *TINY]
+    assert run_cli(mnist_dir, *common, "--steps", "2",
+                   "--out", str(first)).returncode == 0
+    # A learning rate of zero keeps the starting weights: the model written
+    # must be the first run's, not the fresh weights of the seed.
+    result = run_cli(mnist_dir, *common, "--steps", "1", "--learning-rate", "0",
+                     "--out", str(second), "--initial-weights",
+                     str(first / "model.keras"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = keras.saving.load_model(first / "model.keras").get_weights()
+    tuned = keras.saving.load_model(second / "model.keras").get_weights()
+    assert len(tuned) == len(trained) > 0
+    for a, b in zip(tuned, trained):
+        np.testing.assert_array_equal(a, b)
+    record = json.loads((second / "run.json").read_text())
+    assert record["initial_weights"] == str(first / "model.keras")
+
+
+def test_initial_weights_errors_name_what_was_received(tmp_path, mnist_dir):
+    common = ["train", "predictor_conv", "--steps", "1", *TINY]
+    missing = run_cli(mnist_dir, *common, "--out", str(tmp_path / "a"),
+                      "--initial-weights", str(tmp_path / "none.weights.h5"))
+    assert missing.returncode == 2
+    assert "No weights file" in missing.stderr
+    odd = run_cli(mnist_dir, *common, "--out", str(tmp_path / "b"),
+                  "--initial-weights", "weights.npz")
+    assert odd.returncode == 2 and "initial_weights='weights.npz'" in odd.stderr
+    # The zoo's predictor_conv has 64 filters; TINY has fewer.
+    mismatch = run_cli(mnist_dir, *common, "--out", str(tmp_path / "c"),
+                       "--initial-weights", "predictor_conv")
+    assert mismatch.returncode == 2 and "do not fit" in mismatch.stderr
