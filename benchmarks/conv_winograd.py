@@ -84,12 +84,11 @@ def main():
         (3, 3, CHANNELS, FILTERS), np.float32))
     error = tf.reduce_max(tf.abs(winograd_conv(x, kernel) - direct_conv(x, kernel)))
     print(f"max |winograd - conv2d| = {float(error):.2e}")
-    cases = {"forward": {name: forward(conv, kernel) for name, conv in
-                         (("conv2d", direct_conv), ("winograd", winograd_conv))},
-             "forward + gradients": {name: forward_backward(conv, kernel)
-                                     for name, conv in (("conv2d", direct_conv),
-                                                        ("winograd", winograd_conv))}}
-    for title, functions in cases.items():
+    convolutions = {"conv2d": direct_conv, "winograd": winograd_conv}
+    for title, make in (("forward", forward),
+                        ("forward + gradients", forward_backward)):
+        functions = {name: make(conv, kernel)
+                     for name, conv in convolutions.items()}
         for function in functions.values():
             for _ in range(3):
                 function(x).numpy()

@@ -276,15 +276,16 @@ def model_card(name):
     steps = sequences = 0
     for index, (run, folder) in enumerate(stages, 1):
         label = f"Run {index}" if len(stages) > 1 else "Budget"
-        lines += [""] * (index > 1) + [f"{label}: {run['steps']:,} steps of {run['batch_size']} "
-                  f"sequences ({run['steps'] * run['batch_size']:,} sequences) "
-                  "of bouncing digits from the train digits, on "
-                  f"{run.get('device', 'the CPU')}."]
+        run_sequences = run["steps"] * run["batch_size"]
+        lines += [""] * (index > 1) + [
+            f"{label}: {run['steps']:,} steps of {run['batch_size']} sequences "
+            f"({run_sequences:,} sequences) of bouncing digits from the train "
+            f"digits, on {run.get('device', 'the CPU')}."]
         if run.get("note"):
             lines += ["", run["note"][0].upper() + run["note"][1:] + "."]
         lines += _learning_curve(name, run, folder, first_step=steps)
         steps += run["steps"]
-        sequences += run["steps"] * run["batch_size"]
+        sequences += run_sequences
     if len(stages) > 1:
         lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]
     bouncing = report["bouncing_digits_test"]

@@ -37,7 +37,7 @@ def _upstream(args):
     return tuple(args)
 
 
-def _time_major_shift(first, sequence):
+def _shifted_one_step(first, sequence):
     """``[first, sequence[:, 0], ..., sequence[:, -2]]`` along axis 1."""
     return ops.concatenate(
         [ops.expand_dims(first, 1), sequence[:, :-1]], axis=1)
@@ -90,7 +90,7 @@ def _make_recurrence(cell, use_peepholes):
             if d_outputs is None:
                 d_outputs = ops.zeros_like(outputs)
             adjoint = cell._recurrent_adjoint(kernel)
-            cells_prev = _time_major_shift(c0, cells)
+            cells_prev = _shifted_one_step(c0, cells)
 
             def backward_step(inputs_t, states):
                 # The chain rule through peephole_lstm_update, with
@@ -122,7 +122,7 @@ def _make_recurrence(cell, use_peepholes):
                 [ops.zeros_like(h0), d_c_last], return_all_outputs=True,
                 input_length=projected.shape[1])
             d_z = reverse(d_z)
-            outputs_prev = _time_major_shift(h0, outputs)
+            outputs_prev = _shifted_one_step(h0, outputs)
             d_kernel = cell._recurrent_kernel_gradient(outputs_prev, d_z)
             d_peepholes = ()
             if use_peepholes:

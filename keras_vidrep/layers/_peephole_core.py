@@ -20,6 +20,7 @@ from keras_vidrep.layers._keras_internals import rnn as backend_rnn
 from keras_vidrep.layers._lstm_equations import GATE_COUNT
 from keras_vidrep.layers._lstm_equations import peephole_lstm_update
 
+
 def _positive_int(value, name, cls_name):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(
