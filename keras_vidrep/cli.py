@@ -1,7 +1,7 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
-``card``, ``models-config``, ``demo``. A model is named by a zoo name (its pretrained weights in
+``card``, ``models-config``, ``experiment``, ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr.
 """
@@ -90,7 +90,7 @@ def _evaluation_clips(args, model):
     return bouncing_digits_eval(
         args.sequences, seed=args.seed, batch_size=args.batch_size,
         source=args.digits, num_frames=model.clip_frames,
-        frame_size=model.frame_size)
+        frame_size=model.frame_size, bounce=args.bounce)
 
 
 def cmd_evaluate(args):
@@ -99,7 +99,7 @@ def cmd_evaluate(args):
     from keras_vidrep.evaluation import format_results
 
     model = load_trained(args.model)
-    report = {"model": args.model,
+    report = {"model": args.model, "bounce": args.bounce,
               "bouncing_digits_test": evaluate_model(
                   model, _evaluation_clips(args, model), progress=not args.json)}
     if args.moving_mnist:
@@ -168,6 +168,7 @@ def cmd_demo(args):
                   learning_rate=args.learning_rate, out=str(out), digits=args.digits,
                   seed=args.seed, checkpoint_every=min(50, args.steps))
     args.sequences, args.batch_size = args.eval_sequences, 50
+    args.bounce = "clamp"  # the original physics, as everywhere by default
     print(f"Evaluating on {args.sequences} sequences of held-out test digits ...")
     results = evaluate_model(model, _evaluation_clips(args, model))
     (out / "evaluation.json").write_text(json.dumps(results, indent=2))
@@ -176,6 +177,19 @@ def cmd_demo(args):
     png, gif = visualize(model, clip, out / "demo")
     print(f"\nFigures: {png}, {gif}, {out / 'loss_curve.png'}\n"
           f"Evaluation: {out / 'evaluation.json'}; model: {out / 'model.keras'}")
+
+
+def cmd_experiment(args):
+    from keras_vidrep.experiments import run_experiment
+    from keras_vidrep.experiments import write_report
+
+    if args.report_only:
+        path = write_report(args.name, args.budget, records_root=args.out)
+    else:
+        path = run_experiment(args.name, args.budget, seeds=args.seeds,
+                              rows=args.rows, records_root=args.out,
+                              workdir=args.workdir, digits=args.digits)
+    print(f"wrote {path}")
 
 
 def build_parser():
@@ -231,6 +245,10 @@ def build_parser():
     sequences.add_argument("--seed", type=int, default=1234,
                            help="seed of the test sequences")
     sequences.add_argument("--batch-size", type=_positive, default=50)
+    sequences.add_argument(
+        "--bounce", choices=["clamp", "mirror"], default="clamp",
+        help="how digits bounce off the walls: clamp (default, the original "
+        "Moving MNIST generator's rule) or mirror (exact reflection)")
 
     evaluate = commands.add_parser(
         "evaluate", parents=[sequences],
@@ -265,6 +283,29 @@ def build_parser():
     config.add_argument("--base", default="/models", help="where the server "
                         "sees saved_models/ (default /models, the Docker mount)")
     config.set_defaults(run=cmd_models_config)
+
+    from keras_vidrep.experiments.definitions import EXPERIMENTS
+
+    experiment = commands.add_parser(
+        "experiment", parents=[data],
+        help="run (or resume) an experiment of the lab report and write its "
+        "report")
+    experiment.add_argument("name", choices=sorted(EXPERIMENTS))
+    experiment.add_argument("--budget", default="smoke",
+                            help="smoke (minutes, numbers mean nothing) or "
+                            "cpu (default smoke)")
+    experiment.add_argument("--seeds", type=int, nargs="+",
+                            help="seeds to run (default: the budget's)")
+    experiment.add_argument("--rows", nargs="+", help="row keys to run "
+                            "(default: all)")
+    experiment.add_argument("--out", default="experiments",
+                            help="records and reports (default experiments)")
+    experiment.add_argument("--workdir", default="runs/experiments",
+                            help="training runs, with weights (default "
+                            "runs/experiments; never commit it)")
+    experiment.add_argument("--report-only", action="store_true",
+                            help="regenerate the report from the records")
+    experiment.set_defaults(run=cmd_experiment)
 
     demo = commands.add_parser("demo", parents=[data],
                                help="train, evaluate and draw composite_conv")

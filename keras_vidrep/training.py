@@ -25,6 +25,7 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -154,8 +155,13 @@ def load_initial_weights(model, source):
                             f"{source!r}).")
     try:
         if path.name.endswith(".keras"):
+            # Through a weights file, matched layer by layer as
+            # `load_weights` does (a scheduled-sampling clock may be absent).
             trained = keras.saving.load_model(path, compile=False)
-            model.set_weights(trained.get_weights())
+            with tempfile.TemporaryDirectory() as folder:
+                weights = Path(folder) / "trained.weights.h5"
+                trained.save_weights(weights)
+                model.load_weights(weights)
         else:
             model.load_weights(path)
     except ValueError as error:

@@ -138,3 +138,15 @@ def test_evaluate_on_a_moving_mnist_file(tmp_path, mnist_dir, capsys, monkeypatc
     assert fixed["future"]["all_zeros"]["frame_mse"]["mean"] == pytest.approx(
         zeros, rel=1e-5)
     assert report["bouncing_digits_test"]["sequences"] == 3
+    # The physics is the original's by default, mirror reflection on request.
+    assert report["bounce"] == "clamp"
+    assert cli.main(["evaluate", str(tmp_path / "model.keras"), "--sequences",
+                     "3", "--bounce", "mirror", "--json"]) == 0
+    mirror = json.loads(capsys.readouterr().out)
+    assert mirror["bounce"] == "mirror"
+
+    def copy_last(result):
+        return result["bouncing_digits_test"]["future"]["copy_last_frame"][
+            "frame_mse"]["mean"]
+
+    assert copy_last(mirror) != copy_last(report)

@@ -13,6 +13,8 @@ from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import bouncing_digits_eval
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.data import moving_mnist_test
+from keras_vidrep.data.bouncing_digits import clamp_positions
+from keras_vidrep.data.bouncing_digits import mirror_positions
 from keras_vidrep.data.bouncing_digits import reflect
 from keras_vidrep.data.bouncing_digits import trajectories
 
@@ -155,6 +157,74 @@ def test_trajectories_constant_speed_and_reflection():
     assert near_wall.all()
 
 
+def original_trajectory(start, angle, num_frames, step_length=0.1, canvas=36):
+    """The original generator's loop (GetRandomTrajectory), transcribed
+    scalar by scalar in float32: step, then clamp-and-flip at each wall."""
+    rows = np.zeros((num_frames,) + angle.shape, np.int32)
+    cols = np.zeros_like(rows)
+    for index in np.ndindex(angle.shape):
+        y, x = np.float32(start[index][0]), np.float32(start[index][1])
+        v_y = np.float32(step_length) * np.sin(angle[index], dtype=np.float32)
+        v_x = np.float32(step_length) * np.cos(angle[index], dtype=np.float32)
+        for t in range(num_frames):
+            y, x = y + v_y, x + v_x
+            if x <= 0:
+                x, v_x = np.float32(0), -v_x
+            if x >= 1:
+                x, v_x = np.float32(1), -v_x
+            if y <= 0:
+                y, v_y = np.float32(0), -v_y
+            if y >= 1:
+                y, v_y = np.float32(1), -v_y
+            rows[t][index] = int(np.float32(canvas) * y)
+            cols[t][index] = int(np.float32(canvas) * x)
+    return np.stack([rows, cols], -1).swapaxes(0, 1)  # (batch, t, digits, 2)
+
+
+def test_clamp_rule_hand_worked():
+    # One digit moving straight down from row 0.97 (col 0.51), step 0.1:
+    # frame 0 steps to 1.07, is clamped to the wall (pixel 36) and turns;
+    # then it moves away at full speed: 0.9, 0.8, 0.7 (pixels 32, 28, 25).
+    # Under mirror reflection the same digit would be at 0.93 on frame 0.
+    start = np.array([[[0.97, 0.51]]], np.float32)
+    down = np.array([[np.pi / 2]], np.float32)
+    got = np.asarray(clamp_positions(start, down, 4, (36, 36), 0.1))
+    np.testing.assert_array_equal(got[0, :, 0, 0], [36, 32, 28, 25])
+    np.testing.assert_array_equal(got[0, :, 0, 1], [18] * 4)  # int(36 * 0.51)
+    # Up and to the left, into the top-left corner: both components clamp
+    # at 0 on the same frame and both flip.
+    start = np.array([[[0.05, 0.02]]], np.float32)
+    up_left = np.array([[np.pi + np.pi / 4]], np.float32)  # sin, cos < 0
+    got = np.asarray(clamp_positions(start, up_left, 3, (36, 36), 0.1))
+    step = 0.1 * np.sqrt(0.5)
+    want_rows = [0, int(36 * step), int(36 * 2 * step)]
+    np.testing.assert_array_equal(got[0, :, 0, 0], want_rows)
+    np.testing.assert_array_equal(got[0, :, 0, 1], want_rows)
+
+
+def test_clamp_rule_matches_the_original_loop():
+    rng = np.random.default_rng(7)
+    start = rng.random((64, 2, 2), dtype=np.float32)
+    angle = rng.random((64, 2), dtype=np.float32) * np.float32(2 * np.pi)
+    got = np.asarray(clamp_positions(start, angle, 20, (36, 36), 0.1))
+    want = original_trajectory(start, angle, 20)
+    # sin/cos may differ by one ulp between libraries, which can move a
+    # coordinate that lies on a pixel boundary by one pixel: allow that only.
+    differ = got != want
+    assert np.abs(got - want).max() <= 1 and differ.mean() < 1e-3
+    assert (want == 0).any() and (want == 36).any()  # walls were hit
+
+
+def test_mirror_rule_keeps_the_first_frame_at_the_start():
+    start = np.array([[[0.5, 0.25]]], np.float32)
+    right = np.array([[0.0]], np.float32)
+    got = np.asarray(mirror_positions(start, right, 8, (36, 36), 0.1))
+    # 9.0 + 3.6 t folded at 36: 9, 12.6, 16.2, ..., 34.2, then 36 - 1.8.
+    np.testing.assert_array_equal(got[0, :, 0, 1],
+                                  [9, 13, 16, 20, 23, 27, 31, 34])
+    np.testing.assert_array_equal(got[0, :, 0, 0], [18] * 8)
+
+
 def paste_reference(images, positions):
     frames = np.zeros((positions.shape[0], FRAME, FRAME), np.float32)
     for t, frame_positions in enumerate(positions):
@@ -164,15 +234,19 @@ def paste_reference(images, positions):
     return frames
 
 
+@pytest.mark.parametrize("bounce", ["clamp", "mirror"])
 @pytest.mark.parametrize("assembly", ["tf.data", "PyDataset"])
-def test_frames_are_digits_pasted_at_positions_combined_by_max(assembly):
+def test_frames_are_digits_pasted_at_positions_combined_by_max(assembly,
+                                                                bounce):
     images, labels = fake_digits(50)
     if assembly == "tf.data":
         element = next(iter(bouncing_digits((images, labels), batch_size=4,
-                                            seed=0, with_info=True)))
+                                            seed=0, bounce=bounce,
+                                            with_info=True)))
     else:
         element = BouncingDigitBatches((images, labels), batch_size=4, seed=0,
-                                       num_batches=1, with_info=True)[0]
+                                       bounce=bounce, num_batches=1,
+                                       with_info=True)[0]
     frames = np.asarray(element["frames"])
     positions = np.asarray(element["positions"])
     picked_labels = np.asarray(element["labels"])
@@ -194,13 +268,15 @@ def test_frames_are_digits_pasted_at_positions_combined_by_max(assembly):
         assert found, f"sequence {b} is not its digits pasted at its positions"
 
 
-def test_speed_in_pixels_matches_step_length():
+@pytest.mark.parametrize("bounce", ["clamp", "mirror"])
+def test_speed_in_pixels_matches_step_length(bounce):
     images, labels = fake_digits(10)
     element = next(iter(bouncing_digits(images, batch_size=32, seed=5,
-                                        step_length=0.1, with_info=True)))
+                                        step_length=0.1, bounce=bounce,
+                                        with_info=True)))
     positions = element["positions"].numpy().astype(float)
     steps = np.linalg.norm(np.diff(positions, axis=1), axis=-1)
-    # Rounding to whole pixels moves each coordinate by at most 0.5.
+    # Whole pixels move each coordinate by less than one pixel.
     assert np.median(steps) == pytest.approx(3.6, abs=0.75)
     assert np.all(element["labels"].numpy() == -1)  # no labels given
 
@@ -236,6 +312,7 @@ def test_other_sizes():
     ({"num_frames": -1}, "num_frames=-1"),
     ({"step_length": 0}, "step_length=0"),
     ({"seed": None}, "seed=None"),
+    ({"bounce": "elastic"}, "bounce='elastic'"),
 ])
 def test_bad_arguments(kwargs, message):
     images, _ = fake_digits(3)
@@ -295,6 +372,21 @@ def test_moving_mnist_bad_layout_and_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(MovingMNISTNotFoundError, match="TFDS dataset"):
         moving_mnist_test()
+
+
+@pytest.mark.parametrize("assembly", ["tf.data", "PyDataset"])
+def test_default_bounce_is_the_original_clamp_rule(assembly):
+    images, _ = fake_digits(20)
+    make = {"tf.data": lambda **kw: next(iter(bouncing_digits(
+                images, batch_size=8, seed=3, with_info=True, **kw))),
+            "PyDataset": lambda **kw: BouncingDigitBatches(
+                images, batch_size=8, seed=3, num_batches=1, with_info=True,
+                **kw)[0]}[assembly]
+    default, clamp, mirror = make(), make(bounce="clamp"), make(bounce="mirror")
+    np.testing.assert_array_equal(np.asarray(default["positions"]),
+                                  np.asarray(clamp["positions"]))
+    assert np.abs(np.asarray(default["positions"])
+                  - np.asarray(mirror["positions"])).max() > 0
 
 
 def test_stream_can_start_at_a_later_batch():

@@ -115,11 +115,17 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from keras_vidrep.training import make_strategy, train
 print("replicas", make_strategy("mirrored").num_replicas_in_sync)
-model = train("composite_conv", steps=2, batch_size=4, out={out!r},
+# Conditional, with scheduled sampling: its clock counts steps, not replicas.
+model = train("composite_conv_cond", steps=2, batch_size=4, out={out!r},
               strategy="mirrored", checkpoint_every=2, verbose=0,
               model_overrides=dict(hidden_sizes=[4], frame_size=32,
-                                   input_frames=2, future_frames=2))
+                                   input_frames=2, future_frames=2,
+                                   teacher_forcing=dict(schedule="linear",
+                                                        decay_steps=10)))
 print("iterations", int(model.optimizer.iterations.numpy()))
+for target in ("reconstruction", "future"):
+    clock = model.get_layer(target + "_decoder").schedule_step
+    print(target, "clock", int(clock.numpy()))
 """
 
 
@@ -131,7 +137,25 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, mnist_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2" in result.stdout
     assert "iterations 2" in result.stdout
+    assert "reconstruction clock 2" in result.stdout
+    assert "future clock 2" in result.stdout
     assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_resumed_run_continues_the_teacher_forcing_schedule(tmp_path,
+                                                            mnist_dir):
+    out = tmp_path / "run"
+    common = ["train", "predictor_fc_cond", "--batch-size", "2",
+              "--checkpoint-every", "2", "--out", str(out), *TINY, "--set",
+              'teacher_forcing={"schedule": "linear", "decay_steps": 8}']
+    assert run_cli(mnist_dir, *common, "--steps", "4").returncode == 0
+    result = run_cli(mnist_dir, *common, "--steps", "6")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resuming" in result.stdout
+    decoder = keras.saving.load_model(out / "model.keras").get_layer(
+        "future_decoder")
+    assert int(decoder.schedule_step.numpy()) == 6
+    assert float(decoder.teacher_probability().numpy()) == 0.25
 
 
 def test_initial_weights_start_the_run_from_a_trained_model(tmp_path, mnist_dir):

@@ -2,10 +2,23 @@
 
 As in the original Moving MNIST (Srivastava et al. 2015): each digit starts at
 a uniform position, moves in a uniform direction at constant speed
-``step_length * (frame_size - digit_size)`` pixels per frame, reflects off the
+``step_length * (frame_size - digit_size)`` pixels per frame, bounces off the
 walls, and digits are combined by elementwise max.
 
-The generator (``make_batch``: ``trajectories`` and ``render``) is written
+Two bounce rules (``BOUNCE_RULES``):
+
+- ``"clamp"`` (default), **the original's** (``GetRandomTrajectory`` of the
+  data handler that Srivastava et al. released with the standard
+  ``mnist_test_seq.npy``): positions live in the unit square; every frame
+  takes a full step ``position += velocity * step_length`` *before* it is
+  drawn, and a coordinate that reaches or passes a wall is clamped to the wall
+  and its velocity component flips (the rest of the step is lost). Top-left
+  pixels are ``int((frame_size - digit_size) * position)``.
+- ``"mirror"``: exact mirror reflection of the free flight (the rest of the
+  step continues away from the wall), the first frame at the start position,
+  positions rounded to the nearest pixel. keras_vidrep's rule before 0.2.
+
+The generator (``make_batch``: a bounce rule and ``render``) is written
 with ``keras.ops`` and takes its random draws as arguments, so it is pure and
 runs on any backend. Two assemblies draw the random numbers and call it:
 ``bouncing_digits``, a ``tf.data`` pipeline of stateless TF ops compiled with
@@ -84,21 +97,73 @@ def render(digits, positions, frame_size):
     return ops.max(pasted, axis=1)
 
 
+def mirror_positions(start, angle, num_frames, extent, step_length):
+    """Top-left pixels under mirror reflection (``bounce="mirror"``).
+
+    The first frame is at ``start``; digits fly at ``step_length * min(extent)``
+    pixels per frame, folded into the frame by ``reflect``, rounded to the
+    nearest pixel.
+
+    Args:
+        start: (batch, num_digits, 2) start (row, col) in [0, 1), a fraction
+            of ``extent``.
+        angle: (batch, num_digits) directions in radians.
+        num_frames: frames per sequence.
+        extent: ``(row_extent, col_extent)``, the largest top-left pixel on
+            each axis, ``frame_size - digit_size``.
+        step_length: speed per frame as a fraction of the extent.
+
+    Returns:
+        int32 (batch, num_frames, num_digits, 2) of (row, col).
+    """
+    speed = step_length * min(extent)  # frame_size - the digit's larger side
+    start = start * ops.convert_to_tensor(extent, "float32")
+    exact = trajectories(start, angle, num_frames, extent, speed)
+    return ops.cast(ops.round(exact), "int32")
+
+
+def clamp_positions(start, angle, num_frames, extent, step_length):
+    """Top-left pixels under the original clamp-and-flip rule
+    (``bounce="clamp"``), as the original Moving MNIST generator computes them.
+
+    Positions live in the unit square. Each frame first takes a full step
+    ``position += step_length * (sin(angle), cos(angle))``; a coordinate that
+    is then ``<= 0`` or ``>= 1`` is clamped to that wall and its velocity
+    component flips. The frame's top-left pixel is
+    ``floor(extent * position)``. Arguments as in ``mirror_positions``.
+    """
+    extent = ops.convert_to_tensor(extent, "float32")
+    position = ops.convert_to_tensor(start, "float32")
+    velocity = step_length * ops.stack([ops.sin(angle), ops.cos(angle)], -1)
+    frames = []
+    for _ in range(num_frames):  # a short, static loop: unrolled in the graph
+        position = position + velocity
+        at_wall = (position <= 0.0) | (position >= 1.0)
+        position = ops.clip(position, 0.0, 1.0)
+        velocity = ops.where(at_wall, -velocity, velocity)
+        frames.append(position)
+    return ops.cast(ops.floor(ops.stack(frames, axis=1) * extent), "int32")
+
+
+# bounce -> function(start, angle, num_frames, extent, step_length) -> int32
+# top-left pixels (batch, num_frames, num_digits, 2).
+BOUNCE_RULES = {"clamp": clamp_positions, "mirror": mirror_positions}
+
+
 def make_batch(images, labels, picks, start, angle, *, num_frames, frame_size,
-               step_length, with_info):
+               step_length, with_info, bounce="clamp"):
     """One batch from its random draws (all arrays of the current backend).
 
     ``picks`` (batch, num_digits) indexes ``images`` (N, h, w) uint8;
-    ``start`` (batch, num_digits, 2) is in [0, 1) (scaled to the free range
-    here); ``angle`` (batch, num_digits) in radians.
+    ``start`` (batch, num_digits, 2) is in [0, 1) (a fraction of the free
+    range); ``angle`` (batch, num_digits) in radians; ``bounce`` names one of
+    ``BOUNCE_RULES``.
     """
     height, width = images.shape[1:]
     extent = (frame_size - height, frame_size - width)
-    speed = step_length * (frame_size - max(height, width))
     chosen = ops.cast(ops.take(images, picks, axis=0), "float32") / 255.0
-    start = start * ops.convert_to_tensor(extent, "float32")
-    exact = trajectories(start, angle, num_frames, extent, speed)
-    positions = ops.cast(ops.round(exact), "int32")
+    positions = BOUNCE_RULES[bounce](start, angle, num_frames, extent,
+                                     step_length)
     frames = ops.expand_dims(render(chosen, positions, frame_size), -1)
     if not with_info:
         return frames
@@ -137,8 +202,8 @@ def _check_positive(**values):
 
 
 def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
-                    num_digits=2, step_length=0.1, seed, with_info=False,
-                    first_batch=0):
+                    num_digits=2, step_length=0.1, bounce="clamp", seed,
+                    with_info=False, first_batch=0):
     """An infinite, deterministic ``tf.data.Dataset`` of bouncing-digit videos.
 
     Args:
@@ -151,11 +216,15 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
         step_length: speed per frame as a fraction of the free range
             ``frame_size - digit_size`` (0.1 in the original code: 3.6 pixels
             per frame for 28-pixel digits in 64-pixel frames).
+        bounce: ``"clamp"`` (default), the original generator's rule: a full
+            step per frame, a coordinate past a wall is clamped to it and its
+            velocity component flips; or ``"mirror"``, exact mirror
+            reflection (see the module docstring).
         seed: integer; the same seed gives the same sequences, batch by batch.
         with_info: if true, elements are dicts with ``frames``, ``labels``
             (batch, num_digits) (-1 when no labels were given) and
             ``positions`` (batch, num_frames, num_digits, 2) int32 top-left
-            (row, col) pixels of each digit.
+            (row, col) pixels of each digit, where it is drawn.
         first_batch: index of the first batch of the stream; a resumed
             training run continues the stream with it.
 
@@ -179,7 +248,7 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
             "BouncingDigitBatches on other backends.")
     images, labels, settings = _checked(digits, batch_size, num_frames,
                                         frame_size, num_digits, step_length,
-                                        seed, with_info)
+                                        bounce, seed, with_info)
     count = images.shape[0]
     images_t = tf.constant(images, tf.uint8)
     labels_t = tf.constant(labels, tf.int64)
@@ -208,7 +277,7 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
 
 
 def _checked(digits, batch_size, num_frames, frame_size, num_digits,
-             step_length, seed, with_info):
+             step_length, bounce, seed, with_info):
     images, labels = _as_digits_and_labels(digits)
     _check_positive(batch_size=batch_size, num_frames=num_frames,
                     frame_size=frame_size, num_digits=num_digits)
@@ -220,10 +289,13 @@ def _checked(digits, batch_size, num_frames, frame_size, num_digits,
     if not step_length > 0:
         raise ValueError(
             f"`step_length` must be positive. Received: step_length={step_length!r}")
+    if bounce not in BOUNCE_RULES:
+        raise ValueError(f"`bounce` must be one of {sorted(BOUNCE_RULES)}. "
+                         f"Received: bounce={bounce!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
     settings = dict(num_frames=num_frames, frame_size=frame_size,
-                    step_length=step_length, with_info=with_info)
+                    step_length=step_length, bounce=bounce, with_info=with_info)
     return images, labels, settings
 
 
@@ -238,7 +310,7 @@ class BouncingDigitBatches(keras.utils.PyDataset):
 
     Args:
         digits, batch_size, num_frames, frame_size, num_digits, step_length,
-        seed, with_info, first_batch: as in ``bouncing_digits``.
+        bounce, seed, with_info, first_batch: as in ``bouncing_digits``.
         num_batches: the length of the dataset.
         transform: optional function applied to each batch (e.g.
             ``model.split_clip`` to make ``(inputs, targets)`` for ``fit``).
@@ -246,12 +318,13 @@ class BouncingDigitBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, digits, *, batch_size, num_batches, num_frames=20,
-                 frame_size=64, num_digits=2, step_length=0.1, seed,
-                 with_info=False, first_batch=0, transform=None, **kwargs):
+                 frame_size=64, num_digits=2, step_length=0.1, bounce="clamp",
+                 seed, with_info=False, first_batch=0, transform=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.images, self.labels, self.settings = _checked(
             digits, batch_size, num_frames, frame_size, num_digits,
-            step_length, seed, with_info)
+            step_length, bounce, seed, with_info)
         _check_positive(num_batches=num_batches)
         self.batch_size, self.num_digits = batch_size, num_digits
         self.length, self.seed = num_batches, int(seed)
@@ -295,7 +368,8 @@ def bouncing_digits_eval(num_sequences, *, seed=1234, batch_size=32,
         source: where the MNIST digits are, see ``load_mnist_digits``.
         digits: optional ``(images, labels)`` to use instead of the test digits.
         **kwargs: ``num_frames``, ``frame_size``, ``num_digits``,
-            ``step_length``, ``with_info`` as in ``bouncing_digits``.
+            ``step_length``, ``bounce``, ``with_info`` as in
+            ``bouncing_digits``.
 
     Returns:
         A finite ``tf.data.Dataset`` (same elements as ``bouncing_digits``).

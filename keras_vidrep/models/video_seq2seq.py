@@ -8,9 +8,12 @@ One encoder reads the input frames; its final state (every layer's ``h`` and
 
 A decoder is *unconditioned* (no input, it runs on its state) or
 *conditional* (its input is the previous frame, zeros at the first step).
-Conditional decoders are teacher-forced with the ground-truth previous frame
-when called with ``training=True`` on a clip that holds the target frames,
-and otherwise feed back their own previous output (autoregressive), as at
+In training (``training=True``, on a clip that holds the target frames) a
+conditional decoder reads the ground-truth previous frame with the
+probability its ``teacher_forcing`` schedule gives at the current training
+step (always, never, or decaying: scheduled sampling, see
+``keras_vidrep.models.teacher_forcing``), drawn per sequence and per step;
+otherwise it feeds back its own previous output (autoregressive), as at
 inference and in every evaluation.
 
 The model's single input is ``frames`` (batch, time, H, W, C): at inference
@@ -28,6 +31,7 @@ from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
 from keras_vidrep.models.codecs import FlattenCodec
 from keras_vidrep.models.codecs import PatchCodec
+from keras_vidrep.models.teacher_forcing import TeacherForcing
 
 
 class CellType:
@@ -150,8 +154,10 @@ class FrameDecoder(keras.layers.Layer):
         target: ``"reconstruction"`` or ``"future"``.
         input_frames, future_frames: clip layout.
         conditional: whether the input of each step is the previous frame.
-        teacher_forcing: whether a conditional decoder reads the ground-truth
-            previous frame when called with ``training=True`` (default True).
+        teacher_forcing: how often a conditional decoder reads the
+            ground-truth previous frame when called with ``training=True``:
+            ``True`` (always, the default), ``False`` (never), a probability,
+            or a schedule (``TeacherForcing`` or its config dict).
 
     Call arguments:
         states: list of ``[h, c]``, one per layer, from the encoder.
@@ -174,7 +180,14 @@ class FrameDecoder(keras.layers.Layer):
         self.input_frames = input_frames
         self.future_frames = future_frames
         self.conditional = conditional
-        self.teacher_forcing = teacher_forcing
+        self.teacher_forcing = TeacherForcing.from_value(teacher_forcing)
+        self.schedule_step = None  # the schedule's clock, see build
+        probability = self.teacher_forcing.constant_value
+        # Draws are needed only when a step can go either way; seeded by
+        # keras.utils.set_random_seed.
+        self.seed_generator = (
+            keras.random.SeedGenerator(name="teacher_forcing_draws")
+            if conditional and probability not in (0.0, 1.0) else None)
         self.num_frames = {"reconstruction": input_frames,
                            "future": future_frames}[target]
         self.codec = _make_codec(cell, frame_shape, patch_size)
@@ -193,6 +206,23 @@ class FrameDecoder(keras.layers.Layer):
             rnn.build(shape)
             shape = (*shape[:-1], size)
         self.readout.build((None, sum(self.hidden_sizes)))
+        if self.conditional and self.teacher_forcing.constant_value is None:
+            # The schedule's clock: training calls so far, one per training
+            # step (counted once across replicas). A model weight rather than
+            # the optimizer's `iterations`: JAX traces `call` statelessly, so
+            # reading the optimizer's variable there would freeze its value
+            # at trace time. Saved with the weights, it resumes with them.
+            self.schedule_step = self.add_weight(
+                name="teacher_forcing_step", shape=(), dtype="int32",
+                initializer="zeros", trainable=False,
+                aggregation="only_first_replica")
+
+    def load_own_variables(self, store):
+        # The clock is this layer's only own variable. Weights saved with or
+        # without one load either way: fine-tuning a model trained without a
+        # schedule starts the clock at 0.
+        if self.schedule_step is not None and len(store.keys()) == 1:
+            self.schedule_step.assign(store["0"])
 
     def _read_out(self, outputs):
         joined = outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, -1)
@@ -205,16 +235,37 @@ class FrameDecoder(keras.layers.Layer):
             outputs.append(x)
         return self._read_out(outputs)
 
-    def _run_autoregressive(self, states):
+    def _run_stepwise(self, states, teacher=None):
+        """Runs the decoder one frame at a time, each step reading the
+        previous output, or where ``teacher`` says so the ground truth.
+
+        ``teacher``: None (free-running), or (previous_truth, use_truth):
+        the ground-truth previous frames' features (batch, steps, ...) and a
+        (batch, steps) 0/1 choice of reading them.
+        """
         h_first = states[0][0]
         batch = ops.shape(h_first)[0]
         first_input = ops.zeros((batch, *self.codec.feature_shape),
                                 dtype=h_first.dtype)
         flat_states = [s for pair in states for s in pair]
-        steps = ops.zeros((batch, self.num_frames, 1), dtype=h_first.dtype)
+        if teacher is None:
+            steps = ops.zeros((batch, self.num_frames, 1), dtype=h_first.dtype)
+        else:
+            # One tensor over time for the loop: the truth, and the choice
+            # as one more channel.
+            truth, use_truth = teacher
+            choice = ops.reshape(ops.cast(use_truth, h_first.dtype),
+                                 (batch, self.num_frames)
+                                 + (1,) * len(self.codec.feature_shape))
+            choice = ops.broadcast_to(
+                choice, (batch, self.num_frames, *self.codec.feature_shape[:-1], 1))
+            steps = ops.concatenate([truth, choice], axis=-1)
 
-        def step(_, carry):
+        def step(step_input, carry):
             x, flat = carry[0], carry[1:]
+            if teacher is not None:
+                truth_t, read_truth = step_input[..., :-1], step_input[..., -1:]
+                x = read_truth * truth_t + (1 - read_truth) * x
             outputs, new_states = [], []
             for i, rnn in enumerate(self.rnns):
                 x, (h, c) = rnn.cell(x, [flat[2 * i], flat[2 * i + 1]])
@@ -228,25 +279,55 @@ class FrameDecoder(keras.layers.Layer):
         return features
 
     def _teacher_available(self, clip):
+        # An unknown (dynamic) length is taken to hold the targets: slicing
+        # then fails loudly if it does not, never silently switching mode.
         needed = (self.input_frames if self.target == "reconstruction"
                   else self.input_frames + self.num_frames - 1)
-        return clip.shape[1] is not None and clip.shape[1] >= needed
+        return clip.shape[1] is None or clip.shape[1] >= needed
+
+    def _previous_truth(self, clip):
+        """The ground-truth previous frame of every step, as features (zeros
+        before the first)."""
+        truth = decoder_targets(clip, self.target, self.input_frames,
+                                self.future_frames)[:, :self.num_frames - 1]
+        previous = ops.concatenate([ops.zeros_like(truth[:, :1]), truth], 1)
+        return self.codec.to_features(previous)
+
+    def teacher_probability(self):
+        """The probability of reading the ground truth at the current
+        training step (a scalar tensor)."""
+        step = (self.schedule_step if self.teacher_forcing.constant_value is None
+                else 0)
+        return self.teacher_forcing.probability(step)
+
+    def draw_teacher_choices(self, batch, probability):
+        """(batch, steps) booleans: read the ground truth at that step."""
+        draws = keras.random.uniform((batch, self.num_frames),
+                                     seed=self.seed_generator)
+        return draws < probability
+
+    def _conditional_features(self, states, clip, training):
+        probability = self.teacher_forcing.constant_value
+        if (not training or probability == 0.0
+                or not self._teacher_available(clip)):
+            return self._run_stepwise(states)
+        previous = ops.cast(self._previous_truth(clip), states[0][0].dtype)
+        if probability == 1.0:  # plain teacher forcing: one pass per layer
+            return self._run_sequence(previous, states)
+        use_truth = self.draw_teacher_choices(ops.shape(previous)[0],
+                                              self.teacher_probability())
+        if probability is None:
+            self.schedule_step.assign_add(1)
+        return self._run_stepwise(states, (previous, use_truth))
 
     def call(self, states, clip, training=False):
         if self.conditional:
-            teacher = (training and self.teacher_forcing
-                       and self._teacher_available(clip))
-            if not teacher:
-                return self.codec.to_frames(self._run_autoregressive(states))
-            truth = decoder_targets(clip, self.target, self.input_frames,
-                                    self.future_frames)[:, :self.num_frames - 1]
-            previous = ops.concatenate([ops.zeros_like(truth[:, :1]), truth], 1)
-            inputs = self.codec.to_features(previous)
-        else:
-            h_first = states[0][0]
-            inputs = ops.zeros((ops.shape(h_first)[0], self.num_frames,
-                                *self.codec.feature_shape[:-1], 0),
-                               dtype=h_first.dtype)
+            return self.codec.to_frames(
+                self._conditional_features(states, clip, training))
+        h_first = states[0][0]
+        inputs = ops.zeros((ops.shape(h_first)[0], self.num_frames,
+                            *self.codec.feature_shape[:-1], 0),
+                           dtype=h_first.dtype)
         return self.codec.to_frames(self._run_sequence(inputs, states))
 
     def compute_output_shape(self, states_shape, clip_shape):
@@ -260,7 +341,7 @@ class FrameDecoder(keras.layers.Layer):
                 "target": self.target, "input_frames": self.input_frames,
                 "future_frames": self.future_frames,
                 "conditional": self.conditional,
-                "teacher_forcing": self.teacher_forcing}
+                "teacher_forcing": self.teacher_forcing.to_value()}
 
 
 def _check_choice(value, name, choices):
@@ -297,9 +378,13 @@ class VideoSeq2Seq(keras.Model):
         channels: frame channels. Default 1.
         input_frames: observed frames. Default 10.
         future_frames: predicted frames. Default 10.
-        teacher_forcing: conditional decoders read the ground-truth previous
-            frame in training (default True); False trains them
-            autoregressively too.
+        teacher_forcing: how often conditional decoders read the
+            ground-truth previous frame in training: ``True`` (always, the
+            default), ``False`` (never: trained autoregressively, as they
+            run at inference), a probability, or a scheduled-sampling
+            schedule, ``TeacherForcing`` or its config dict such as
+            ``{"schedule": "linear", "decay_steps": 3000}`` (see
+            ``keras_vidrep.models.teacher_forcing``).
 
     Call arguments:
         frames: (batch, time, frame_size, frame_size, channels), time >=
@@ -342,6 +427,8 @@ class VideoSeq2Seq(keras.Model):
                         patch_size=patch_size,
                         **{f"hidden_sizes[{i}]": s
                            for i, s in enumerate(hidden_sizes)})
+        # True / False, or the schedule's config (what get_config stores).
+        teacher_forcing = TeacherForcing.from_value(teacher_forcing).to_value()
         frame_shape = (frame_size, frame_size, channels)
         decoder_args = dict(
             cell=cell, hidden_sizes=hidden_sizes, kernel_size=kernel_size,
@@ -385,7 +472,7 @@ class VideoSeq2Seq(keras.Model):
         self.channels = channels
         self.input_frames = input_frames
         self.future_frames = future_frames
-        self.teacher_forcing = bool(teacher_forcing)
+        self.teacher_forcing = teacher_forcing
         self.targets = KINDS[kind]
 
     def get_config(self):
