@@ -20,7 +20,36 @@ _LAZY_SUBMODULES = ("data", "distributed", "evaluation", "saved_model", "serving
 
 
 def load(name_or_path, weights="pretrained", compile=True):
-    """A zoo model or a ``.keras`` file, ready to use; see ``keras_vidrep.zoo.load``."""
+    """A pretrained zoo model, a ``.keras`` file or a training run, ready to
+    use.
+
+    Args:
+        name_or_path: a zoo name (``list_models()``), a ``.keras`` file, or a
+            folder written by ``keras-vidrep train`` (its ``model.keras``).
+        weights: ``"pretrained"`` (trained weights) or ``None`` (the same
+            architecture, fresh weights).
+        compile: compile with the zoo's loss and metrics, ready for
+            ``evaluate`` and ``fit`` (fine-tuning).
+
+    Returns:
+        A ``VideoSeq2Seq``: ``model.predict(frames)`` with frames of shape
+        ``(batch, 10, 64, 64, 1)`` in [0, 1] gives a dict of
+        ``"reconstruction"`` and/or ``"future"`` frames.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        FileNotFoundError: a missing file (named).
+        OSError: a file that cannot be read (named, with the reason).
+
+    Example:
+
+    >>> model = keras_vidrep.load("composite_conv")
+    >>> outputs = model.predict(frames)
+    >>> outputs["future"].shape
+    (batch, 10, 64, 64, 1)
+
+    See ``keras_vidrep.zoo.load``.
+    """
     from keras_vidrep import zoo
 
     return zoo.load(name_or_path, weights=weights, compile=compile)
@@ -33,11 +62,24 @@ def list_models():
     return zoo.list_models()
 
 
-def export(model, base_path, version=1):
-    """A TF Serving SavedModel; see ``keras_vidrep.saved_model.export``."""
+def export(model, base_path, version=1, overwrite=False):
+    """A SavedModel that TensorFlow Serving loads with no Python of ours.
+
+    Writes ``base_path/version/`` with the signatures ``serving_default``
+    (``frames`` -> ``reconstruction`` and/or ``future``) and ``encode``
+    (``frames`` -> ``representation``); an existing version is refused
+    unless ``overwrite``. Returns the folder. See
+    ``keras_vidrep.saved_model.export``.
+
+    Example:
+
+    >>> keras_vidrep.export(keras_vidrep.load("composite_conv"),
+    ...                     "saved_models/composite_conv", version=3)
+    """
     from keras_vidrep.saved_model import export as export_saved_model
 
-    return export_saved_model(model, base_path, version=version)
+    return export_saved_model(model, base_path, version=version,
+                              overwrite=overwrite)
 
 
 def __getattr__(name):

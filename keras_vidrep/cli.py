@@ -8,6 +8,7 @@ Bad input ends with exit status 2 and one line on stderr.
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def _model_setting(text):
             f"expected KEY=VALUE (e.g. hidden_sizes=[32,32]), received {text!r}")
     try:
         return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value  # a bare string
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(
+            f"the value of {key} is not valid JSON ({error.msg}); received "
+            f"{value!r}, expected e.g. hidden_sizes=[32,32] or "
+            'teacher_forcing={"schedule":"linear","decay_steps":3000}') from None
 
 
 def load_trained(name_or_path):
@@ -70,7 +74,11 @@ def cmd_train(args):
                            f"{', '.join(sorted(VARIANTS))}")
     if args.steps is None and args.epochs is None:
         args.steps = 1000
+    from keras_vidrep.zoo import PRESETS
+
     out = args.out or str(Path("runs") / args.name)
+    # A name means one architecture: the zoo's, unless --set says otherwise.
+    overrides = {**PRESETS[args.name]["config"], **dict(args.set)}
     train(args.name, steps=args.steps, epochs=args.epochs,
           batch_size=args.batch_size, learning_rate=args.learning_rate,
           optimizer=args.optimizer, loss=args.loss, out=out,
@@ -78,7 +86,7 @@ def cmd_train(args):
           mixed_precision=args.mixed_precision,
           jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
-          model_overrides=dict(args.set),
+          model_overrides=overrides,
           initial_weights=args.initial_weights)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
@@ -130,7 +138,8 @@ def cmd_export(args):
     from keras_vidrep.saved_model import export
 
     model = load_trained(args.model)
-    folder = export(model, args.base_path, version=args.version)
+    folder = export(model, args.base_path, version=args.version,
+                    overwrite=args.overwrite)
     print(f"wrote {folder} (signatures serving_default, encode)")
 
 
@@ -198,6 +207,10 @@ def build_parser():
         description="Unsupervised video representation learning with LSTMs.")
     parser.add_argument("--version", action="version",
                         version=f"%(prog)s {__import__('keras_vidrep').__version__}")
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="show the full traceback of an error instead of one line "
+        "(also KERAS_VIDREP_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("list", help="the model names").set_defaults(run=cmd_list)
@@ -233,8 +246,9 @@ def build_parser():
                               help="steps between checkpoints (default 100)")
     train_parser.add_argument(
         "--set", type=_model_setting, action="append", default=[],
-        metavar="KEY=VALUE", help="a model argument, JSON value, e.g. "
-        "--set hidden_sizes=[32,32] --set kernel_size=5 (repeatable)")
+        metavar="KEY=VALUE", help="a model argument, JSON value, over the "
+        "zoo preset's architecture (the default), e.g. --set "
+        "hidden_sizes=[32,32] --set kernel_size=5 (repeatable)")
     train_parser.add_argument(
         "--initial-weights", metavar="NAME_OR_FILE",
         help="fine-tune: start from a zoo model's pretrained weights, a "
@@ -270,7 +284,11 @@ def build_parser():
         "export", help="a SavedModel for TensorFlow Serving")
     export.add_argument("model", help="a model name or a .keras file")
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
-    export.add_argument("--version", type=_positive, default=1)
+    export.add_argument("--version", type=_positive, default=1,
+                        help="version folder to write (default 1)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace BASE_PATH/VERSION if it exists "
+                        "(default: refuse)")
     export.set_defaults(run=cmd_export)
 
     card = commands.add_parser(
@@ -328,6 +346,8 @@ def main(argv=None):
         args.run(args)
     except (CommandError, ValueError, MNISTNotFoundError,
             MovingMNISTNotFoundError, OSError) as error:
+        if args.debug or os.environ.get("KERAS_VIDREP_DEBUG") == "1":
+            raise
         message = str(error).strip().splitlines()[0] if str(error) else repr(error)
         print(f"keras-vidrep: error: {message}", file=sys.stderr)
         return EXIT_USAGE

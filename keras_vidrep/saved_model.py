@@ -16,13 +16,42 @@ from pathlib import Path
 MODELS_CONFIG = "models.config"
 
 
-def export(model, base_path, version=1):
-    """Writes a servable SavedModel of a ``VideoSeq2Seq``; returns its folder."""
+def export(model, base_path, version=1, overwrite=False):
+    """Writes a servable SavedModel of a ``VideoSeq2Seq``; returns its folder.
+
+    Args:
+        model: a ``VideoSeq2Seq`` (e.g. from ``keras_vidrep.load``).
+        base_path: the model's folder as TF Serving watches it; the
+            SavedModel goes to ``base_path/version/``.
+        version: positive integer; TF Serving serves the highest.
+        overwrite: replace an existing ``base_path/version/``; by default
+            an existing version is refused (a server may be serving it).
+
+    Returns:
+        The folder written, with the signatures ``serving_default``
+        (``frames`` -> ``reconstruction`` and/or ``future``) and ``encode``
+        (``frames`` -> ``representation``), float32, ``frames`` of shape
+        ``(batch, model.input_frames, H, W, C)``.
+
+    Raises:
+        ValueError: bad ``version``.
+        FileExistsError: the version exists and ``overwrite`` is false.
+
+    Example:
+
+    >>> folder = export(keras_vidrep.load("composite_conv"),
+    ...                 "saved_models/composite_conv", version=3)
+    """
     import tensorflow as tf
 
     if isinstance(version, bool) or not isinstance(version, int) or version <= 0:
         raise ValueError(f"`version` must be a positive integer. "
                          f"Received: version={version!r}")
+    if (Path(base_path) / str(version)).exists() and not overwrite:
+        raise FileExistsError(
+            f"{Path(base_path) / str(version)} exists already; choose another "
+            "version (TF Serving serves the highest) or pass overwrite=True "
+            "(--overwrite).")
     frames = tf.TensorSpec(
         (None, model.input_frames, model.frame_size, model.frame_size,
          model.channels), tf.float32, name="frames")

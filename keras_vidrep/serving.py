@@ -36,7 +36,21 @@ def rest_request(frames, form="instances", signature_name="serving_default"):
 
 
 def parse_rest_response(response):
-    """``{output name: array}`` from a REST predict answer (either form)."""
+    """``{output name: array}`` from a REST predict answer (either form).
+
+    Raises:
+        ValueError: the server answered with an error (its text is shown),
+            or the answer holds no predictions.
+    """
+    if not isinstance(response, dict):
+        raise ValueError("Expected a TF Serving predict answer (a JSON object)."
+                         f" Received: {type(response).__name__}")
+    if "error" in response:
+        raise ValueError(f"TF Serving answered with an error: "
+                         f"{response['error']}")
+    for key in ("predictions", "outputs"):
+        if key in response and response[key] is None:
+            raise ValueError(f"The TF Serving answer's {key!r} is null.")
     if "predictions" in response:
         rows = response["predictions"]
         if rows and isinstance(rows[0], dict):

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import keras
@@ -136,6 +137,19 @@ def _resume_epoch(backup_dir):
     return int(json.loads(metadata.read_text())["epoch"])
 
 
+def _readable_weights_file(path):
+    """Whether ``path`` is a whole zip (.keras) or HDF5 (.weights.h5) file."""
+    if path.name.endswith(".keras"):
+        return zipfile.is_zipfile(path)
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except OSError:
+        return False
+
+
 def load_initial_weights(model, source):
     """Loads a zoo name's pretrained weights, a ``.weights.h5`` or a
     ``.keras`` file into ``model``; clear errors for anything else."""
@@ -153,6 +167,10 @@ def load_initial_weights(model, source):
     if not path.is_file():
         raise TrainingError(f"No weights file at {path} (initial_weights="
                             f"{source!r}).")
+    if not _readable_weights_file(path):
+        raise TrainingError(
+            f"Cannot read {path}: it is damaged or truncated (a .keras file "
+            "is a zip archive, a .weights.h5 file an HDF5 file).")
     try:
         if path.name.endswith(".keras"):
             # Through a weights file, matched layer by layer as
@@ -170,20 +188,36 @@ def load_initial_weights(model, source):
             f"for this run: {error}") from error
 
 
-def _check_run(out, run):
-    """Refuses to resume a run made with other arguments in the same folder."""
+def _check_resumable(out, run, steps_done):
+    """Refuses to resume a run made with other arguments in the same folder,
+    or to shorten one past the step its checkpoint reached. Writes nothing."""
     path = out / "run.json"
-    if path.is_file():
-        previous = json.loads(path.read_text())
-        fixed = ("model", "batch_size", "seed", "checkpoint_every",
-                 "model_overrides", "loss", "optimizer", "initial_weights")
-        changed = {k: (previous.get(k), run[k]) for k in fixed
-                   if previous.get(k) != run[k]}
-        if changed:
-            raise TrainingError(
-                f"{out} holds a run with other arguments, so it cannot be "
-                f"resumed: {changed} (previous, now). Use another --out.")
-    path.write_text(json.dumps(run, indent=2))
+    if not path.is_file():
+        return
+    previous = json.loads(path.read_text())
+    fixed = ("model", "batch_size", "seed", "checkpoint_every",
+             "model_overrides", "loss", "optimizer", "learning_rate",
+             "initial_weights")
+    changed = {k: (previous.get(k), run[k]) for k in fixed
+               if previous.get(k) != run[k]}
+    if changed:
+        raise TrainingError(
+            f"{out} holds a run with other arguments, so it cannot be "
+            f"resumed: {changed} (previous, now). Use another --out.")
+    wanted = run["steps"] or run["epochs"] * run["checkpoint_every"]
+    if wanted < steps_done:
+        raise TrainingError(
+            f"{out} holds a run already trained for {steps_done} steps; it "
+            f"cannot be shortened to {wanted}. Ask for at least {steps_done} "
+            "steps, or use another --out.")
+
+
+def _check_learning_rate(learning_rate):
+    if (isinstance(learning_rate, bool)
+            or not isinstance(learning_rate, (int, float))
+            or not math.isfinite(learning_rate) or learning_rate <= 0):
+        raise TrainingError("`learning_rate` must be a positive finite number. "
+                            f"Received: learning_rate={learning_rate!r}")
 
 
 def training_data(model, digits, *, batch_size, seed, first_batch=0,
@@ -249,6 +283,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         if value is not None and (not isinstance(value, int) or value <= 0):
             raise TrainingError(f"`{label}` must be a positive integer. "
                                 f"Received: {label}={value!r}")
+    _check_learning_rate(learning_rate)
     if strategy == "multi-worker":
         from keras_vidrep import distributed
 
@@ -259,7 +294,6 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             checkpoint_every=checkpoint_every, model_overrides=model_overrides,
             initial_weights=initial_weights)
     out = Path(out or os.path.join("runs", name))
-    out.mkdir(parents=True, exist_ok=True)
     run = {"model": name, "steps": steps, "epochs": epochs,
            "batch_size": batch_size, "learning_rate": learning_rate,
            "optimizer": optimizer, "loss": loss, "seed": seed,
@@ -269,11 +303,14 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "jit_compile": jit_compile,
            "initial_weights": None if initial_weights is None
            else str(initial_weights)}
-    _check_run(out, run)
-    train_digits = load_mnist_digits("train", source=digits)
-
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
     total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
+    backup_dir = out / "backup"
+    start_epoch = _resume_epoch(backup_dir)
+    # Everything is checked before anything is written: a typo must not
+    # leave a folder that the corrected command then refuses.
+    _check_resumable(out, run, start_epoch * steps_per_epoch)
+    train_digits = load_mnist_digits("train", source=digits)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(seed)
@@ -286,9 +323,11 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
                       jit_compile=jit_compile)
     if initial_weights is not None:
         load_initial_weights(model, initial_weights)
+    print(f"{name}: {model.count_params():,} parameters "
+          f"({json.dumps(model_overrides or {})} over the builder's defaults)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps(run, indent=2))
 
-    backup_dir = out / "backup"
-    start_epoch = _resume_epoch(backup_dir)
     if start_epoch:
         print(f"Resuming {out} from its checkpoint at step "
               f"{start_epoch * steps_per_epoch}.")

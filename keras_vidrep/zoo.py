@@ -21,6 +21,7 @@ model.
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 from keras_vidrep.models import VARIANTS
@@ -147,13 +148,14 @@ def build_preset(name):
 
 
 def load(name_or_path, weights="pretrained", compile=True):
-    """A ready ``keras.Model``: a zoo name or a ``.keras`` file.
+    """A ready ``keras.Model``: a zoo name, a ``.keras`` file or a run folder.
 
     Args:
-        name_or_path: a zoo name (``list_models()``) or a path to a
-            ``.keras`` file.
-        weights: ``"pretrained"`` (the zoo's trained weights) or ``None``
-            (fresh weights; zoo names only).
+        name_or_path: a zoo name (``list_models()``), a path to a
+            ``.keras`` file, or a folder written by ``keras-vidrep train``
+            (its ``model.keras``).
+        weights: ``"pretrained"`` (the trained weights) or ``None`` (the
+            same architecture with fresh weights).
         compile: compile with the zoo's loss and metrics, ready for
             ``evaluate`` and ``fit`` (fine-tuning).
 
@@ -170,14 +172,21 @@ def load(name_or_path, weights="pretrained", compile=True):
         raise ValueError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
     path = Path(name_or_path)
+    if path.is_dir() and (path / "model.keras").is_file():
+        path = name_or_path = path / "model.keras"  # a training run's folder
     if str(name_or_path).endswith(".keras") or path.is_file():
         if not path.is_file():
             raise FileNotFoundError(f"No model file at {path}.")
+        if not zipfile.is_zipfile(path):
+            raise OSError(f"Cannot read the model file {path}: it is damaged "
+                          "or truncated (a .keras file is a zip archive).")
         try:
             model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as error:
             raise OSError(f"Cannot read the model file {path}: "
                           f"{type(error).__name__}: {error}") from error
+        if weights is None:
+            model = type(model).from_config(model.get_config())
     else:
         model = build_preset(name_or_path)
         if weights == "pretrained":

@@ -118,6 +118,36 @@ def test_truncated_idx_file(isolated):
         load_mnist_digits("test", source=folder)
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("not gzip", r"t10k-images-idx3-ubyte.gz is damaged: cannot decompress"),
+    ("cut gzip", r"t10k-images-idx3-ubyte.gz is damaged: cannot decompress"),
+    ("few labels", r"expected images \(N, 28, 28\) and N labels. Received: "
+                   r"images of shape \(4, 28, 28\), labels of shape \(2,\)"),
+])
+def test_damaged_idx_files_name_the_file_and_the_fault(isolated, damage,
+                                                       message):
+    folder = isolated / "bad"
+    folder.mkdir()
+    x, y = fake_digits(4)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", y[:2] if damage ==
+              "few labels" else y)
+    images = folder / "t10k-images-idx3-ubyte.gz"
+    write_idx(images, x)
+    if damage == "not gzip":
+        images.write_bytes(b"plain bytes, not gzip")
+    elif damage == "cut gzip":
+        images.write_bytes(images.read_bytes()[:60])
+    with pytest.raises(ValueError, match=message):
+        load_mnist_digits("test", source=folder)
+
+
+def test_garbage_npz_names_the_file(isolated):
+    path = isolated / "mnist.npz"
+    path.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="mnist.npz is not a readable mnist.npz"):
+        load_mnist_digits("test", source=path)
+
+
 # -- physics -------------------------------------------------------------------
 
 def test_reflect_mirrors_at_both_walls():

@@ -3,6 +3,8 @@
 import gzip
 import os
 import socket
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +28,12 @@ def read_idx(path, ndim):
     """Reads an MNIST IDX file (optionally gzipped) into a uint8 array."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ValueError(f"{path} is damaged: cannot decompress it "
+                         f"({type(error).__name__}: {error}).") from error
     magic = int.from_bytes(raw[:4], "big")
     if magic != _IDX_MAGIC[ndim]:
         raise ValueError(
@@ -59,19 +65,39 @@ def _load_idx_folder(folder, split):
     if train_images and train_labels and test_images and test_labels:
         images, labels = (train_images, train_labels) if split == "train" else (
             test_images, test_labels)
-        return read_idx(images, 3), read_idx(labels, 1).astype(np.int64)
+        return _checked_pair(read_idx(images, 3), read_idx(labels, 1),
+                             f"{images} with {labels}")
     if test_images and test_labels:
-        images = read_idx(test_images, 3)
-        labels = read_idx(test_labels, 1).astype(np.int64)
+        images, labels = _checked_pair(
+            read_idx(test_images, 3), read_idx(test_labels, 1),
+            f"{test_images} with {test_labels}")
         part = (slice(None, OFFLINE_TRAIN_COUNT) if split == "train"
                 else slice(OFFLINE_TRAIN_COUNT, None))
         return images[part], labels[part]
     return None
 
 
+def _checked_pair(images, labels, where):
+    if images.ndim != 3 or labels.shape != (images.shape[0],):
+        raise ValueError(
+            f"{where}: expected images (N, 28, 28) and N labels. Received: "
+            f"images of shape {images.shape}, labels of shape {labels.shape}.")
+    return images, labels.astype(np.int64)
+
+
 def _load_npz(path, split):
-    with np.load(path) as data:
-        return data[f"x_{split}"], data[f"y_{split}"].astype(np.int64)
+    if not zipfile.is_zipfile(path):
+        # np.load would take anything else for a pickle and say so.
+        raise ValueError(f"{path} is not a readable mnist.npz: not a zip "
+                         "archive (an .npz is one).")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return _checked_pair(data[f"x_{split}"], data[f"y_{split}"], path)
+    except (OSError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path} is not a readable mnist.npz (expected arrays x_train, "
+            f"y_train, x_test, y_test): {type(error).__name__}: "
+            f"{error}") from error
 
 
 def _load_from(location, split):
@@ -169,7 +195,8 @@ def load_mnist_digits(split="train", source=None, download=True):
                   + ("machine offline" if download else "download=False") + ")")
     raise MNISTNotFoundError(
         "MNIST digits not found. Looked at: " + "; ".join(looked) + ". "
-        f"Provide them with load_mnist_digits(source=PATH) or {MNIST_ENV}=PATH, "
+        "Provide them with --digits PATH on the command line, "
+        f"load_mnist_digits(source=PATH) or {MNIST_ENV}=PATH, "
         "PATH being a folder of MNIST IDX files (.gz) or an mnist.npz, or run "
         "once on a machine with internet access to fill the Keras cache."
     )

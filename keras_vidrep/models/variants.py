@@ -1,5 +1,6 @@
 """The twelve named model variants and the default training setup."""
 
+import inspect
 import itertools
 
 import keras
@@ -27,6 +28,16 @@ VARIANTS = {
 }
 
 
+def settable_arguments():
+    """The ``VideoSeq2Seq`` arguments a variant's builder accepts as
+    overrides (everything but what the name fixes)."""
+    parameters = inspect.signature(VideoSeq2Seq.__init__).parameters
+    fixed = {"self", "kind", "cell", "conditional"}
+    return sorted(name for name, parameter in parameters.items()
+                  if name not in fixed
+                  and parameter.kind is not inspect.Parameter.VAR_KEYWORD)
+
+
 def describe(name):
     """One line describing a variant."""
     args = VARIANTS[name]
@@ -35,7 +46,7 @@ def describe(name):
             f"{_DESCRIPTIONS[args['kind']]}")
 
 
-def build_model(name, **overrides):
+def build_model(name, /, **overrides):
     """Builds the named variant; keyword arguments override its defaults.
 
     Args:
@@ -54,6 +65,13 @@ def build_model(name, **overrides):
         raise ValueError(
             f"{sorted(clashing)} is fixed by the name {name!r}; choose another "
             f"name instead. Received: {dict((k, overrides[k]) for k in clashing)}")
+    unknown = sorted(set(overrides) - set(VARIANTS[name])
+                     - set(settable_arguments()))
+    if unknown:
+        raise ValueError(
+            f"Unknown model argument(s) {unknown} for {name!r}. Valid "
+            f"arguments: {', '.join(settable_arguments())}. Received: "
+            f"{dict((k, overrides[k]) for k in unknown)}")
     return VideoSeq2Seq(**VARIANTS[name], name=name, **overrides)
 
 

@@ -1,0 +1,174 @@
+"""Bad input gets one clear answer: the API, the CLI, the serving helpers."""
+
+import numpy as np
+import pytest
+
+import keras
+
+import keras_vidrep
+from keras_vidrep import cli
+from keras_vidrep import serving
+from keras_vidrep.models import build_model
+from keras_vidrep.training import TrainingError
+from keras_vidrep.training import train
+
+from tests.helpers import TINY
+from tests.helpers import run_cli
+
+TINY_OVERRIDES = dict(hidden_sizes=[4], frame_size=32, input_frames=2,
+                      future_frames=2)
+
+
+def one_line_error(capsys, argv):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-vidrep: error: ") and len(err.splitlines()) == 1
+    return err
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"hiden_sizes": [8]}, "Unknown model argument(s) ['hiden_sizes'] for "
+                           "'predictor_fc'. Valid arguments: channels, "),
+    ({"name": "x"}, "Unknown model argument(s) ['name']"),
+    ({"cell": "conv"}, "['cell'] is fixed by the name 'predictor_fc'"),
+])
+def test_unknown_model_arguments_are_refused(overrides, message):
+    with pytest.raises(ValueError) as error:
+        build_model("predictor_fc", **overrides)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0.0, "1e-3"])
+def test_bad_learning_rates_are_refused_before_anything_is_written(value,
+                                                                   tmp_path):
+    with pytest.raises(TrainingError, match="`learning_rate` must be a "
+                                            "positive finite number"):
+        train("predictor_fc", steps=1, learning_rate=value,
+              out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_refuses_malformed_settings_and_rates(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "predictor_fc", "--set", "hidden_sizes=abc"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "the value of hidden_sizes is not valid JSON" in err
+    err = one_line_error(capsys, ["train", "predictor_fc", "--learning-rate",
+                                  "nan", "--out", str(tmp_path / "run")])
+    assert "learning_rate=nan" in err and not (tmp_path / "run").exists()
+
+
+def test_a_typo_leaves_no_folder_behind(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    common = ["train", "predictor_fc", "--steps", "1", "--batch-size", "2",
+              "--out", str(out)]
+    typo = run_cli(mnist_dir, *common, *TINY, "--set", "hiden_sizes=[4]")
+    assert typo.returncode == 2 and "hiden_sizes" in typo.stderr
+    assert not out.exists()
+    fixed = run_cli(mnist_dir, *common, *TINY)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_resume_refuses_another_learning_rate_and_fewer_steps(tmp_path,
+                                                              mnist_dir):
+    out = tmp_path / "run"
+    common = ["train", "predictor_fc", "--batch-size", "2",
+              "--checkpoint-every", "2", "--out", str(out), *TINY]
+    assert run_cli(mnist_dir, *common, "--steps", "4").returncode == 0
+    before = (out / "run.json").read_text()
+    other_rate = run_cli(mnist_dir, *common, "--steps", "6",
+                         "--learning-rate", "0.01")
+    assert other_rate.returncode == 2
+    assert "cannot be resumed" in other_rate.stderr
+    assert "learning_rate" in other_rate.stderr
+    fewer = run_cli(mnist_dir, *common, "--steps", "2")
+    assert fewer.returncode == 2
+    assert "already trained for 4 steps" in fewer.stderr
+    assert (out / "run.json").read_text() == before  # nothing rewritten
+
+
+def test_load_a_run_folder_and_fresh_weights_from_a_file(tmp_path):
+    model = build_model("predictor_conv", **TINY_OVERRIDES)
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    loaded = keras_vidrep.load(run, compile=False)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    fresh = keras_vidrep.load(run / "model.keras", weights=None, compile=False)
+    assert fresh.get_config() == model.get_config()
+    assert any(np.abs(a - b).max() > 0 for a, b in
+               zip(fresh.get_weights(), model.get_weights()))
+
+
+@pytest.mark.parametrize("response, message", [
+    ({"error": "Servable not found for request: Latest(cc)"},
+     "TF Serving answered with an error: Servable not found"),
+    ({"predictions": None}, "'predictions' is null"),
+    ({"outputs": None}, "'outputs' is null"),
+    ({"model_version_status": []}, "with 'predictions' or 'outputs'"),
+    ([1, 2], "a JSON object"),
+])
+def test_rest_answers_that_hold_no_predictions(response, message):
+    with pytest.raises(ValueError, match=message):
+        serving.parse_rest_response(response)
+
+
+def test_export_refuses_an_existing_version(tmp_path, capsys):
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "serve" / "1").mkdir(parents=True)
+    err = one_line_error(capsys, ["export", str(tmp_path / "model.keras"),
+                                  str(tmp_path / "serve")])
+    assert "exists already" in err and "--overwrite" in err
+    assert cli.main(["export", str(tmp_path / "model.keras"),
+                     str(tmp_path / "serve"), "--overwrite"]) == 0
+    assert (tmp_path / "serve" / "1" / "saved_model.pb").is_file()
+
+
+def test_missing_digits_point_to_the_cli_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("KERAS_VIDREP_MNIST", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    err = one_line_error(capsys, ["train", "predictor_fc", "--steps", "1",
+                                  "--out", str(tmp_path / "run")])
+    assert "--digits PATH" in err
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(ValueError, match="Unknown model 'nonsense'"):
+        cli.main(["--debug", "evaluate", "nonsense"])
+    one_line_error(capsys, ["evaluate", "nonsense"])  # without: one line
+
+
+def test_damaged_files_are_called_damaged(tmp_path, capsys, mnist_dir):
+    model = build_model("predictor_conv", **TINY_OVERRIDES)
+    model.save(tmp_path / "model.keras")
+    model.save_weights(tmp_path / "model.weights.h5")
+    for name in ("model.keras", "model.weights.h5"):
+        whole = (tmp_path / name).read_bytes()
+        (tmp_path / f"cut_{name}").write_bytes(whole[:len(whole) // 3])
+    err = one_line_error(capsys, ["evaluate", str(tmp_path / "cut_model.keras")])
+    assert "damaged or truncated" in err
+    for name in ("cut_model.keras", "cut_model.weights.h5"):
+        with pytest.raises(TrainingError, match="damaged or truncated"):
+            train("predictor_conv", steps=1, out=tmp_path / "run",
+                  model_overrides=TINY_OVERRIDES, digits=mnist_dir,
+                  initial_weights=tmp_path / name)
+
+
+def test_teacher_forcing_works_with_an_unknown_clip_length():
+    import tensorflow as tf
+
+    model = build_model("predictor_fc_cond", **TINY_OVERRIDES)
+    clip = np.random.default_rng(0).random((2, 4, 32, 32, 1)).astype("float32")
+    traced = tf.function(lambda x: model(x, training=True)["future"],
+                         input_signature=[tf.TensorSpec(
+                             (None, None, 32, 32, 1), tf.float32)])
+    forced = model(clip, training=True)["future"]
+    free = model(clip, training=False)["future"]
+    np.testing.assert_allclose(traced(clip), forced, atol=1e-6)
+    assert np.abs(np.asarray(forced) - np.asarray(free)).max() > 1e-4
