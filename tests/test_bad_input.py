@@ -172,3 +172,12 @@ def test_teacher_forcing_works_with_an_unknown_clip_length():
     free = model(clip, training=False)["future"]
     np.testing.assert_allclose(traced(clip), forced, atol=1e-6)
     assert np.abs(np.asarray(forced) - np.asarray(free)).max() > 1e-4
+
+
+@pytest.mark.parametrize("name", ["predictor_conv", "composite_fc_cond"])
+def test_empty_batch_in_empty_batch_out(name):
+    model = build_model(name, **TINY_OVERRIDES)
+    empty = np.zeros((0, 2, 32, 32, 1), "float32")
+    for outputs in (model(empty), model.predict(empty, verbose=0)):
+        for target in model.targets:
+            assert tuple(outputs[target].shape) == (0, 2, 32, 32, 1)

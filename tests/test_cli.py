@@ -78,6 +78,26 @@ def test_evaluation_matches_numpy_and_baselines():
         "mean"] == pytest.approx(recon, rel=1e-5)
     assert set(results["future"]["model"]) == {
         "frame_mse", "frame_mae", "frame_cross_entropy", "psnr", "ssim"}
+    # PSNR is that of the mean MSE per pixel: it ranks as the MSE does.
+    psnr = results["future"]["copy_last_frame"]["psnr"]
+    assert psnr["mean"] == pytest.approx(
+        10 * np.log10(32 * 32 / mse.mean()), rel=1e-5)
+    np.testing.assert_allclose(
+        psnr["per_timestep"], 10 * np.log10(32 * 32 / mse.mean(axis=0)),
+        rtol=1e-5)
+
+
+def test_psnr_does_not_reward_one_perfect_frame():
+    # The copy-last-frame baseline reconstructs the last input frame exactly
+    # (the first frame of the reversed input) and the others badly.
+    model = build_model("autoencoder_conv", **SMALL)
+    rng = np.random.default_rng(1)
+    clips = [rng.random((4, 4, 32, 32, 1)).astype("float32")]
+    results = evaluate_model(model, clips, progress=False)["reconstruction"]
+    copy, mean_frame = results["copy_last_frame"], results["mean_input_frame"]
+    assert copy["frame_mse"]["per_timestep"][0] == 0.0
+    assert copy["frame_mse"]["mean"] > mean_frame["frame_mse"]["mean"]
+    assert copy["psnr"]["mean"] < mean_frame["psnr"]["mean"]
 
 
 def test_visualize_writes_png_and_gif(tmp_path):

@@ -143,8 +143,11 @@ class ConvLSTMCell(PeepholeCellBase):
             "recurrent")
 
     def _conv(self, x, kernel):
-        return ops.conv(x, kernel, strides=1, padding="same",
-                        data_format="channels_last")
+        z = ops.conv(x, kernel, strides=1, padding="same",
+                     data_format="channels_last")
+        # TensorFlow's conv2d returns an empty batch with the *input's*
+        # channels (TF 2.21); reshaping restores the output's, for free.
+        return ops.reshape(z, (ops.shape(x)[0], *x.shape[1:3], kernel.shape[-1]))
 
     def _apply_kernel(self, x, over_time):
         if not over_time:

@@ -496,6 +496,14 @@ class VideoSeq2Seq(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    def predict(self, x, *args, **kwargs):
+        """``keras.Model.predict``; an empty batch gives empty outputs
+        (Keras' loop would have no batch to run)."""
+        if getattr(x, "shape", None) is not None and len(x.shape) and x.shape[0] == 0:
+            return keras.tree.map_structure(ops.convert_to_numpy,
+                                            self(x, training=False))
+        return super().predict(x, *args, **kwargs)
+
     @property
     def clip_frames(self):
         """Frames in a training clip: input plus future frames."""
