@@ -3,17 +3,20 @@
 ``train`` writes into its output folder:
 
 - ``model.keras``: the model, rewritten at every checkpoint and at the end;
-- ``backup/``: the resume state (``keras.callbacks.BackupAndRestore``:
-  weights, optimizer state, epoch), written every ``checkpoint_every`` steps;
+- ``backup/``: the resume state (weights with the optimizer state, and the
+  epoch; ``keras_vidrep.checkpoints``), written every ``checkpoint_every``
+  steps;
 - ``history.csv``: loss and metrics per checkpoint interval (appended on
-  resume);
+  resume, after dropping any row past the checkpoint);
 - ``logs/``: TensorBoard logs (when TensorFlow is installed);
 - ``loss_curve.png``: the training loss against the step;
 - ``run.json``: the arguments of the run.
 
 Rerunning the same command after a crash resumes from the last checkpoint:
 weights, optimizer state and step counter are restored, and the data stream
-continues where the checkpoint left it.
+continues where the checkpoint left it. Every file is written atomically
+(a kill never leaves half a file), one run at a time holds the folder, and a
+NaN or infinite loss stops the run before it overwrites anything.
 
 Under the TensorFlow backend the data come from the ``tf.data`` pipeline;
 under other backends (``KERAS_BACKEND=jax``, e.g. on a GPU machine without
@@ -31,6 +34,16 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.checkpoints import RunCheckpoint
+from keras_vidrep.checkpoints import RunLock
+from keras_vidrep.checkpoints import StopOnNonFiniteLoss
+from keras_vidrep.checkpoints import TrainingError
+from keras_vidrep.checkpoints import atomic_write
+from keras_vidrep.checkpoints import read_checkpoint
+from keras_vidrep.checkpoints import restore
+from keras_vidrep.checkpoints import save_model_atomically
+from keras_vidrep.checkpoints import trim_history
 from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
@@ -41,8 +54,6 @@ from keras_vidrep.models import FrameMSE
 STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
 
 
-class TrainingError(ValueError):
-    """A training run cannot start as asked."""
 
 
 def make_strategy(name):
@@ -128,13 +139,6 @@ def _tensorflow_available():
     except ImportError:
         return False
     return True
-
-
-def _resume_epoch(backup_dir):
-    metadata = Path(backup_dir) / "training_metadata.json"
-    if not metadata.is_file():
-        return 0
-    return int(json.loads(metadata.read_text())["epoch"])
 
 
 def _readable_weights_file(path):
@@ -306,10 +310,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
     total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
     backup_dir = out / "backup"
-    start_epoch = _resume_epoch(backup_dir)
     # Everything is checked before anything is written: a typo must not
     # leave a folder that the corrected command then refuses.
-    _check_resumable(out, run, start_epoch * steps_per_epoch)
+    _check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch)
     train_digits = load_mnist_digits("train", source=digits)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -325,28 +328,34 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         load_initial_weights(model, initial_weights)
     print(f"{name}: {model.count_params():,} parameters "
           f"({json.dumps(model_overrides or {})} over the builder's defaults)")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "run.json").write_text(json.dumps(run, indent=2))
-
-    if start_epoch:
-        print(f"Resuming {out} from its checkpoint at step "
-              f"{start_epoch * steps_per_epoch}.")
-    # The stream restarts where the checkpoint left it, not at batch 0.
-    first_batch = start_epoch * steps_per_epoch
-    data = training_data(model, train_digits, batch_size=batch_size, seed=seed,
-                         first_batch=first_batch,
-                         num_batches=total_epochs * steps_per_epoch - first_batch)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch",
-                                         double_checkpoint=True,
-                                         delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(out / "model.keras")),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-        LossCurve(out / "history.csv", out / "loss_curve.png", steps_per_epoch),
-    ]
-    if _tensorflow_available():
-        callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
-    model.fit(data, epochs=total_epochs, steps_per_epoch=steps_per_epoch,
-              callbacks=callbacks, verbose=verbose, shuffle=False)
-    model.save(out / "model.keras")
+    with RunLock(out):
+        atomic_write(out / "run.json", json.dumps(run, indent=2))
+        with _scope(distribution):
+            start_epoch = restore(model, backup_dir)
+        history = out / "history.csv"
+        trim_history(history, start_epoch)  # rows past the checkpoint go
+        if start_epoch:
+            print(f"Resuming {out} from its checkpoint at step "
+                  f"{start_epoch * steps_per_epoch}.")
+        # The stream restarts where the checkpoint left it, not at batch 0.
+        first_batch = start_epoch * steps_per_epoch
+        data = training_data(
+            model, train_digits, batch_size=batch_size, seed=seed,
+            first_batch=first_batch,
+            num_batches=total_epochs * steps_per_epoch - first_batch)
+        # The history row of an epoch is written before its checkpoint; a
+        # kill between the two drops the row on resume (trim_history).
+        callbacks = [
+            StopOnNonFiniteLoss(steps_per_epoch, backup_dir),
+            keras.callbacks.CSVLogger(str(history), append=True),
+            RunCheckpoint(backup_dir),
+            AtomicModelCheckpoint(out / "model.keras"),
+            LossCurve(history, out / "loss_curve.png", steps_per_epoch),
+        ]
+        if _tensorflow_available():
+            callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
+        model.fit(data, epochs=total_epochs, initial_epoch=start_epoch,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                  verbose=verbose, shuffle=False)
+        save_model_atomically(model, out / "model.keras")
     return model

@@ -122,7 +122,7 @@ def test_train_evaluate_visualize_end_to_end(tmp_path, mnist_dir):
                      "--out", str(out), *TINY)
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("model.keras", "history.csv", "loss_curve.png", "run.json",
-                 "backup/latest.weights.h5", "logs"):
+                 "backup/checkpoint.json", "backup/epoch-000002.weights.h5", "logs"):
         assert (out / name).exists(), name
     assert len((out / "history.csv").read_text().strip().splitlines()) == 3
     result = run_cli(mnist_dir, "evaluate", str(out / "model.keras"),

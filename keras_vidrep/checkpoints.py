@@ -1,0 +1,261 @@
+"""What a training run leaves behind, written so that a crash loses nothing.
+
+- ``RunCheckpoint``: the resume state (weights with the optimizer's state,
+  and the epoch) in ``OUT/backup/``. Each checkpoint is a new weights file,
+  written to a temporary name, flushed to disk and renamed; only then does
+  ``checkpoint.json`` (written the same way) point at it, and the file
+  before it is kept as a fallback. A kill at any moment leaves the previous
+  checkpoint whole and pointed at.
+- ``atomic_write`` / ``save_model_atomically``: the same for ``model.keras``
+  and ``run.json``.
+- ``trim_history``: on resume, the rows of ``history.csv`` past the
+  checkpoint are dropped (they are trained again), so the history follows
+  the checkpoint.
+- ``RunLock``: one training run per folder; a second one is refused and told
+  who holds it.
+- ``StopOnNonFiniteLoss``: stops at the first NaN or infinite loss, before
+  anything of that epoch is saved.
+
+Keras' ``BackupAndRestore`` writes its weights and metadata in place, one
+after the other: a kill in between leaves weights and epoch that disagree, a
+kill during a write a damaged file.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import socket
+import time
+from pathlib import Path
+
+import keras
+
+CHECKPOINT_FILE = "checkpoint.json"
+
+
+class TrainingError(ValueError):
+    """A training run cannot start or go on as asked."""
+
+
+def _fsync_and_replace(temporary, path):
+    with open(temporary, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def atomic_write(path, text):
+    """Writes ``text`` to ``path`` through a temporary file in the same
+    folder: a reader sees the old or the new content, never a part."""
+    path = Path(path)
+    temporary = path.with_name(f".partial-{path.name}")
+    temporary.write_text(text)
+    _fsync_and_replace(temporary, path)
+
+
+def save_model_atomically(model, path):
+    """``model.save(path)`` without ever leaving a partial ``path``."""
+    path = Path(path)
+    temporary = path.with_name(f".partial-{path.name}")  # still ends in .keras
+    model.save(temporary)
+    _fsync_and_replace(temporary, path)
+
+
+def _weights_name(epoch):
+    return f"epoch-{epoch:06d}.weights.h5"
+
+
+def read_checkpoint(backup_dir):
+    """``(epoch, weights_path, fallback)`` of the newest checkpoint, where
+    ``fallback`` is the ``(epoch, weights_path)`` before it or None;
+    ``(0, None, None)`` when there is none.
+
+    Also reads the folders written by ``keras.callbacks.BackupAndRestore``
+    (``latest.weights.h5`` and ``training_metadata.json``), as earlier
+    versions of keras_vidrep did.
+    """
+    backup_dir = Path(backup_dir)
+    pointer = backup_dir / CHECKPOINT_FILE
+    if pointer.is_file():
+        try:
+            state = json.loads(pointer.read_text())
+            latest = (int(state["epoch"]), backup_dir / state["weights"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise TrainingError(
+                f"The checkpoint record {pointer} is damaged ({error}); "
+                f"delete {backup_dir} to start the run over.") from error
+        previous = state.get("previous")
+        fallback = ((int(previous["epoch"]), backup_dir / previous["weights"])
+                    if previous else None)
+        return (*latest, fallback)
+    legacy = backup_dir / "training_metadata.json"
+    if legacy.is_file():
+        try:
+            epoch = int(json.loads(legacy.read_text())["epoch"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise TrainingError(
+                f"The checkpoint record {legacy} is damaged ({error}); delete "
+                f"{backup_dir} to start the run over.") from error
+        return epoch, backup_dir / "latest.weights.h5", None
+    return 0, None, None
+
+
+def restore(model, backup_dir):
+    """Loads the newest readable checkpoint into ``model`` (weights and
+    optimizer state); returns its epoch (0: nothing to restore).
+
+    A damaged newest weights file falls back to the one before it, and says
+    so; when neither can be read, a ``TrainingError`` says how to go on.
+    """
+    epoch, weights, fallback = read_checkpoint(backup_dir)
+    if weights is None:
+        return 0
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    for candidate_epoch, path in [(epoch, weights)] + ([fallback] if fallback
+                                                       else []):
+        try:
+            model.load_weights(path)
+        except Exception as error:  # damaged or missing: try the previous one
+            print(f"Cannot read the checkpoint {path} "
+                  f"({type(error).__name__}: {error}).")
+            continue
+        if candidate_epoch != epoch:
+            print(f"Resuming from the previous checkpoint, epoch "
+                  f"{candidate_epoch}, instead.")
+        return candidate_epoch
+    raise TrainingError(
+        f"No readable checkpoint in {backup_dir}: delete that folder to start "
+        "the run over, or start a new run from the last model with "
+        "--initial-weights OUT/model.keras and another --out.")
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Writes the resume state at the end of every epoch (see the module
+    docstring), keeping the newest checkpoint and the one before it."""
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        done = epoch + 1
+        name = _weights_name(done)
+        temporary = self.backup_dir / f".partial-{name}"
+        self.model.save_weights(temporary, overwrite=True)
+        _fsync_and_replace(temporary, self.backup_dir / name)
+        latest, _, _ = read_checkpoint(self.backup_dir)
+        state = {"epoch": done, "weights": name,
+                 "previous": ({"epoch": latest, "weights": _weights_name(latest)}
+                              if latest and latest != done else None)}
+        atomic_write(self.backup_dir / CHECKPOINT_FILE, json.dumps(state))
+        keep = {name, _weights_name(latest)}
+        for old in self.backup_dir.glob("epoch-*.weights.h5"):
+            if old.name not in keep:
+                old.unlink()
+
+
+class AtomicModelCheckpoint(keras.callbacks.Callback):
+    """``model.keras`` rewritten at the end of every epoch, atomically."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_model_atomically(self.model, self.path)
+
+
+def trim_history(path, epochs_kept):
+    """Drops the rows of a ``CSVLogger`` file from epoch ``epochs_kept`` on:
+    they were logged after the checkpoint the run resumes from."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [row for row in body if row and row[0].isdigit()
+            and int(row[0]) < epochs_kept]
+    if len(kept) != len(body):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header, *kept])
+        atomic_write(path, buffer.getvalue())
+
+
+class RunLock:
+    """An exclusive lock on a run folder for the life of a training run.
+
+    A second run into the same folder is refused with the holder's process,
+    host and start time. The lock is the operating system's (``flock``): it
+    goes away with the process, however it ends.
+    """
+
+    def __init__(self, folder):
+        self.path = Path(folder) / ".lock"
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise TrainingError(
+                f"{self.path.parent} is in use by another training run "
+                f"({holder}); wait for it to finish or choose another --out."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc_info):
+        import fcntl
+
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+class NonFiniteLoss(TrainingError):
+    """The training loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss by raising
+    ``NonFiniteLoss``: the epoch's checkpoint callbacks never run, so the
+    last checkpoint and ``model.keras`` stay as they were."""
+
+    def __init__(self, steps_per_epoch, backup_dir):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.backup_dir = backup_dir
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            step = self.epoch * self.steps_per_epoch + batch + 1
+            saved, _, _ = read_checkpoint(self.backup_dir)
+            raise NonFiniteLoss(
+                f"The training loss became {float(loss)} at step {step}; "
+                f"training stopped. The last checkpoint (end of epoch "
+                f"{saved}, {saved * self.steps_per_epoch} steps) and "
+                "model.keras are kept as they were. Go on from them with a "
+                "lower --learning-rate: --initial-weights OUT/model.keras "
+                "and another --out.")

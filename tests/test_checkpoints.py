@@ -1,0 +1,175 @@
+"""Faults during training: kills and full disks during writes, damaged
+checkpoints, non-finite losses, two runs into one folder."""
+
+import errno
+import json
+
+import numpy as np
+import pytest
+
+import keras
+
+from keras_vidrep.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.checkpoints import NonFiniteLoss
+from keras_vidrep.checkpoints import RunCheckpoint
+from keras_vidrep.checkpoints import RunLock
+from keras_vidrep.checkpoints import StopOnNonFiniteLoss
+from keras_vidrep.checkpoints import TrainingError
+from keras_vidrep.checkpoints import read_checkpoint
+from keras_vidrep.checkpoints import restore
+from keras_vidrep.checkpoints import trim_history
+
+from tests.helpers import TINY
+from tests.helpers import run_cli
+
+
+def toy_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def batches(nan_from_step=None, steps=100):
+    rng = np.random.default_rng(0)
+    for step in range(steps):
+        x = rng.random((4, 3)).astype("float32")
+        if nan_from_step is not None and step >= nan_from_step:
+            x[0, 0] = np.nan
+        yield x, x[:, :2]
+
+
+def fit(model, folder, epochs, data, initial_epoch=0, extra=()):
+    callbacks = [StopOnNonFiniteLoss(2, folder / "backup"),
+                 keras.callbacks.CSVLogger(str(folder / "history.csv"),
+                                           append=True),
+                 RunCheckpoint(folder / "backup"),
+                 AtomicModelCheckpoint(folder / "model.keras"), *extra]
+    model.fit(data, epochs=epochs, steps_per_epoch=2, callbacks=callbacks,
+              initial_epoch=initial_epoch, verbose=0, shuffle=False)
+
+
+def weights_of(model):
+    return [np.asarray(w) for w in model.weights]
+
+
+def test_checkpoints_round_trip_and_keep_two(tmp_path):
+    model = toy_model()
+    fit(model, tmp_path, 3, batches())
+    assert read_checkpoint(tmp_path / "backup")[:2] == (
+        3, tmp_path / "backup" / "epoch-000003.weights.h5")
+    assert sorted(p.name for p in (tmp_path / "backup").glob("*.h5")) == [
+        "epoch-000002.weights.h5", "epoch-000003.weights.h5"]
+    fresh = toy_model()
+    fresh.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    assert restore(fresh, tmp_path / "backup") == 3
+    for a, b in zip(weights_of(fresh), weights_of(model)):
+        np.testing.assert_array_equal(a, b)
+    assert int(fresh.optimizer.iterations.numpy()) == 6
+
+
+@pytest.mark.parametrize("fault", [KeyboardInterrupt(), OSError(errno.ENOSPC,
+                                                              "No space left")])
+def test_a_fault_while_writing_keeps_the_last_checkpoint_whole(tmp_path,
+                                                               monkeypatch,
+                                                               fault):
+    model = toy_model()
+    fit(model, tmp_path, 1, batches())
+    after_one = weights_of(model)
+    saved_model = (tmp_path / "model.keras").read_bytes()
+    original = keras.Model.save_weights
+
+    def half_written(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"\x89HDF\r\n partial")
+        raise fault
+
+    monkeypatch.setattr(keras.Model, "save_weights", half_written)
+    with pytest.raises(type(fault)):
+        fit(model, tmp_path, 2, batches(), initial_epoch=1)
+    monkeypatch.setattr(keras.Model, "save_weights", original)
+    # The pointer still names the complete epoch-1 file; model.keras is the
+    # epoch-1 model; the history row of epoch 1 goes on resume.
+    assert read_checkpoint(tmp_path / "backup")[0] == 1
+    assert (tmp_path / "model.keras").read_bytes() == saved_model
+    fresh = toy_model()
+    assert restore(fresh, tmp_path / "backup") == 1
+    for a, b in zip(weights_of(fresh), after_one):
+        np.testing.assert_array_equal(a, b)
+    trim_history(tmp_path / "history.csv", 1)
+    rows = (tmp_path / "history.csv").read_text().strip().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0"]
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path,
+                                                                  capsys):
+    model = toy_model()
+    fit(model, tmp_path, 1, batches())
+    after_one = weights_of(model)
+    fit(model, tmp_path, 2, batches(), initial_epoch=1)
+    newest = tmp_path / "backup" / "epoch-000002.weights.h5"
+    newest.write_bytes(newest.read_bytes()[:200])
+    fresh = toy_model()
+    assert restore(fresh, tmp_path / "backup") == 1
+    assert "previous checkpoint, epoch 1" in capsys.readouterr().out
+    for a, b in zip(weights_of(fresh), after_one):
+        np.testing.assert_array_equal(a, b)
+    (tmp_path / "backup" / "epoch-000001.weights.h5").write_bytes(b"")
+    with pytest.raises(TrainingError, match="No readable checkpoint.*delete"):
+        restore(toy_model(), tmp_path / "backup")
+    (tmp_path / "backup" / "checkpoint.json").write_text("")
+    with pytest.raises(TrainingError, match="checkpoint.json is damaged"):
+        read_checkpoint(tmp_path / "backup")
+
+
+def test_a_non_finite_loss_stops_before_anything_is_overwritten(tmp_path):
+    model = toy_model()
+    with pytest.raises(NonFiniteLoss, match=r"became nan at step 3.*end of "
+                                            r"epoch 1, 2 steps"):
+        fit(model, tmp_path, 5, batches(nan_from_step=2))
+    assert read_checkpoint(tmp_path / "backup")[0] == 1
+    saved = keras.saving.load_model(tmp_path / "model.keras")
+    assert all(np.isfinite(w).all() for w in weights_of(saved))
+    rows = (tmp_path / "history.csv").read_text().strip().splitlines()
+    assert len(rows) == 2  # header and epoch 0
+
+
+def test_history_is_trimmed_to_the_checkpoint(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.0\n")
+    trim_history(path, 2)
+    assert path.read_text() == "epoch,loss\n0,3.0\n1,2.0\n"
+    trim_history(tmp_path / "absent.csv", 1)  # nothing to do
+
+
+def test_folders_of_keras_backup_and_restore_are_read(tmp_path):
+    model = toy_model()
+    callback = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"),
+                                                delete_checkpoint=False)
+    model.fit(batches(), epochs=2, steps_per_epoch=2, callbacks=[callback],
+              verbose=0)
+    assert read_checkpoint(tmp_path / "backup")[:2] == (
+        2, tmp_path / "backup" / "latest.weights.h5")
+    fresh = toy_model()
+    assert restore(fresh, tmp_path / "backup") == 2
+    for a, b in zip(weights_of(fresh), weights_of(model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    with RunLock(out):
+        with pytest.raises(TrainingError, match="in use by another training "
+                                                r"run \(pid \d+ on "):
+            RunLock(out).__enter__()
+        result = run_cli(mnist_dir, "train", "predictor_fc", "--steps", "1",
+                         "--out", str(out), *TINY)
+    assert result.returncode == 2
+    assert "is in use by another training run (pid" in result.stderr
+    assert not (out / "run.json").exists()
+    # Released with its holder: the same command now runs.
+    again = run_cli(mnist_dir, "train", "predictor_fc", "--steps", "1",
+                    "--batch-size", "2", "--out", str(out), *TINY)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "backup" / "checkpoint.json").read_text())[
+        "epoch"] == 1
