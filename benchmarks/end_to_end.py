@@ -2,7 +2,7 @@
 
     python benchmarks/end_to_end.py --digits ../shared/data/mnist \
         [--models composite_conv composite_fc] [--steps 20] [--warmup 3] \
-        [--mixed-precision]
+        [--precision float32 mixed_bfloat16]
 
 Each model is the zoo preset (``keras_vidrep.zoo``), compiled as ``keras-vidrep
 train`` compiles it, and trained with ``model.fit`` on the real data pipeline
@@ -12,8 +12,9 @@ warm-up (the median step time), and the peak memory: the process's peak
 resident memory on a CPU, the device's peak allocation under JAX on a GPU.
 Each model runs in its own subprocess, so that one model's peak does not hide
 the next one's. Works on any Keras backend (KERAS_BACKEND=jax on a GPU);
-``--mixed-precision`` trains under the ``mixed_float16`` policy, as
-``keras-vidrep train --mixed-precision`` does.
+``--precision`` lists the precisions to measure (``float32``,
+``mixed_bfloat16``, ``mixed_float16``, ``auto``), as ``keras-vidrep train
+--precision`` takes them; each model runs once per precision.
 """
 
 import argparse
@@ -27,6 +28,9 @@ import sys
 import time
 
 import keras
+
+from keras_vidrep.precision import PRECISIONS
+from keras_vidrep.precision import resolve_precision
 
 
 def _peak_memory():
@@ -60,7 +64,7 @@ class StepTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def measure(name, digits, batch_size, steps, warmup, mixed_precision=False):
+def measure(name, digits, batch_size, steps, warmup, precision="float32"):
     """Runs one model and returns its figures as a dict."""
     from keras_vidrep import zoo
     from keras_vidrep.data import load_mnist_digits
@@ -68,8 +72,7 @@ def measure(name, digits, batch_size, steps, warmup, mixed_precision=False):
     from keras_vidrep.models import compile_model
     from keras_vidrep.training import training_data
 
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(resolve_precision(precision))
     keras.utils.set_random_seed(0)
     model = zoo.build_preset(name)
     compile_model(model, metrics=[FrameMSE])
@@ -99,35 +102,36 @@ def main():
     parser.add_argument("--steps", type=int, default=20,
                         help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="train under the mixed_float16 policy")
+    parser.add_argument("--precision", nargs="+", default=["float32"],
+                        choices=list(PRECISIONS),
+                        help="precisions to measure, each model in each "
+                        "(default float32)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # subprocess mode
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one, args.digits, args.batch_size,
-                                 args.steps, args.warmup,
-                                 args.mixed_precision)))
+                                 args.steps, args.warmup, args.precision[0])))
         return
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, batch "
-          f"{args.batch_size}, {args.steps} timed steps after {args.warmup}, "
-          f"{'mixed_float16' if args.mixed_precision else 'float32'}")
+          f"{args.batch_size}, {args.steps} timed steps after {args.warmup}")
     for name in args.models:
-        command = [sys.executable, __file__, "--one", name,
-                   "--batch-size", str(args.batch_size), "--steps",
-                   str(args.steps), "--warmup", str(args.warmup)]
-        if args.digits:
-            command += ["--digits", args.digits]
-        if args.mixed_precision:
-            command.append("--mixed-precision")
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
-        r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{r['model']:16s} {r['parameters']:>9,} params  "
-              f"{r['step_ms']:7.1f} ms/step  {r['sequences_per_s']:7.1f} seq/s  "
-              f"{r['memory']} {r['peak_mib']:7.0f} MiB "
-              f"(before fit {r['before_fit_mib']:.0f} MiB)")
+        for precision in args.precision:
+            command = [sys.executable, __file__, "--one", name,
+                       "--batch-size", str(args.batch_size), "--steps",
+                       str(args.steps), "--warmup", str(args.warmup),
+                       "--precision", precision]
+            if args.digits:
+                command += ["--digits", args.digits]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode:
+                sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"{r['model']:16s} {r['policy']:15s} {r['parameters']:>9,} "
+                  f"params  {r['step_ms']:7.1f} ms/step  "
+                  f"{r['sequences_per_s']:7.1f} seq/s  {r['memory']} "
+                  f"{r['peak_mib']:7.0f} MiB (before fit "
+                  f"{r['before_fit_mib']:.0f} MiB)")
 
 
 if __name__ == "__main__":

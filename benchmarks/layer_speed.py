@@ -1,6 +1,7 @@
 """Training-step and inference time of our recurrent layers against Keras'.
 
     python benchmarks/layer_speed.py [--pairs 15] [--only conv|fc] [--floor] [--autodiff]
+        [--precision float32|mixed_bfloat16|mixed_float16|auto] [--keras-precision ...]
 
 Our ConvLSTM against keras.layers.ConvLSTM2D (batch 16, 20 steps, input
 16x16x16, 64 filters, 3x3) and our PeepholeLSTM against keras.layers.LSTM
@@ -25,6 +26,8 @@ from keras import ops
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
+from keras_vidrep.precision import PRECISIONS
+from keras_vidrep.precision import resolve_precision
 
 BATCH, STEPS = 16, 20
 
@@ -151,8 +154,13 @@ def main():
                         "no XLA on a CPU-only TensorFlow)")
     parser.add_argument("--peepholes", choices=["both", "true", "false"],
                         default="both")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16 policy for both models")
+    parser.add_argument("--precision", default="float32",
+                        choices=list(PRECISIONS),
+                        help="dtype policy of our layers (default float32)")
+    parser.add_argument("--keras-precision", choices=list(PRECISIONS),
+                        help="dtype policy of Keras' layers (default: "
+                        "--precision), e.g. ours in mixed_bfloat16 against "
+                        "Keras in float32")
     parser.add_argument("--floor", action="store_true",
                         help="also time the two convolutions of our ConvLSTM "
                         "step alone (the layer with free gate arithmetic)")
@@ -163,12 +171,12 @@ def main():
                         help=f"batch size (default {BATCH})")
     args = parser.parse_args()
     batch = args.batch
-    if args.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    ours = resolve_precision(args.precision)
+    theirs = resolve_precision(args.keras_precision or args.precision)
     rng = np.random.default_rng(0)
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, batch {batch}, "
-          f"policy {keras.mixed_precision.global_policy().name}")
+          f"ours {ours}, keras {theirs}")
     peak_matmul, peak_conv = peak_gflops()
     print(f"practical limit: matmul {peak_matmul:.0f} GFLOP/s, "
           f"conv {peak_conv:.0f} GFLOP/s")
@@ -180,21 +188,26 @@ def main():
         y = rng.random((batch, 16, 16, 64), dtype=np.float32)
         for peep in peepholes:
             cases.append((f"ConvLSTM peepholes={peep} vs ConvLSTM2D",
-                          lambda p=peep: ConvLSTM(64, 3, use_peepholes=p),
-                          lambda: keras.layers.ConvLSTM2D(64, 3, padding="same"),
+                          lambda p=peep: ConvLSTM(64, 3, use_peepholes=p,
+                                                  dtype=ours),
+                          lambda: keras.layers.ConvLSTM2D(64, 3, padding="same",
+                                                          dtype=theirs),
                           x, y, conv_flops,
-                          ("convolutions alone", lambda: ConvolutionsOnly(64))
+                          ("convolutions alone",
+                           lambda: ConvolutionsOnly(64, dtype=ours))
                           if args.floor else None))
     if args.only in (None, "fc"):
         x = rng.random((batch, STEPS, 1024), dtype=np.float32)
         y = rng.random((batch, 1024), dtype=np.float32)
         for peep in peepholes:
             cases.append((f"PeepholeLSTM peepholes={peep} vs LSTM",
-                          lambda p=peep: PeepholeLSTM(1024, use_peepholes=p),
-                          lambda: keras.layers.LSTM(1024),
+                          lambda p=peep: PeepholeLSTM(1024, use_peepholes=p,
+                                                      dtype=ours),
+                          lambda: keras.layers.LSTM(1024, dtype=theirs),
                           x, y, fc_flops,
                           ("autodiff", lambda p=peep: PeepholeLSTMAutodiff(
-                              1024, use_peepholes=p)) if args.autodiff else None))
+                              1024, use_peepholes=p, dtype=ours))
+                          if args.autodiff else None))
     for title, ours_fn, theirs_fn, x, y, flops, extra in cases:
         jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
         models = [make_model(ours_fn(), x.shape[1:], jit),

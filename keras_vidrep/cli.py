@@ -83,7 +83,7 @@ def cmd_train(args):
           batch_size=args.batch_size, learning_rate=args.learning_rate,
           optimizer=args.optimizer, loss=args.loss, out=out,
           digits=args.digits, strategy=args.strategy,
-          mixed_precision=args.mixed_precision,
+          precision=args.precision,
           jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
           model_overrides=overrides,
@@ -175,7 +175,8 @@ def cmd_demo(args):
           f"sequences on bouncing digits (a few minutes on a CPU) ...")
     model = train("composite_conv", steps=args.steps, batch_size=args.batch_size,
                   learning_rate=args.learning_rate, out=str(out), digits=args.digits,
-                  seed=args.seed, checkpoint_every=min(50, args.steps))
+                  seed=args.seed, checkpoint_every=min(50, args.steps),
+                  precision=args.precision)
     args.sequences, args.batch_size = args.eval_sequences, 50
     args.bounce = "clamp"  # the original physics, as everywhere by default
     print(f"Evaluating on {args.sequences} sequences of held-out test digits ...")
@@ -236,7 +237,13 @@ def build_parser():
     train_parser.add_argument("--out", help="output folder (default runs/NAME)")
     train_parser.add_argument("--strategy", default="auto",
                               choices=["auto", "none", "mirrored", "multi-worker"])
-    train_parser.add_argument("--mixed-precision", action="store_true")
+    train_parser.add_argument(
+        "--precision", default="float32",
+        choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"],
+        help="float32 (default); mixed_bfloat16 / mixed_float16 compute in 16 "
+        "bits with float32 weights; auto: bfloat16 on CPUs that compute it "
+        "natively (AVX512-BF16, AMX), float16 on GPUs with tensor cores, "
+        "else float32")
     train_parser.add_argument(
         "--jit-compile", action="store_true",
         help="force XLA (default: Keras' auto: XLA on GPUs and with JAX, "
@@ -332,6 +339,11 @@ def build_parser():
     demo.add_argument("--learning-rate", type=float, default=1e-3)
     demo.add_argument("--eval-sequences", type=_positive, default=200)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--precision", default="auto",
+                      choices=["float32", "mixed_bfloat16", "mixed_float16",
+                               "auto"],
+                      help="as for train (default auto: bfloat16 on CPUs that "
+                      "compute it natively)")
     demo.add_argument("--out", default="runs/demo")
     demo.set_defaults(run=cmd_demo)
     return parser

@@ -50,6 +50,8 @@ from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
 from keras_vidrep.models import FrameMSE
+from keras_vidrep.precision import precision_scope
+from keras_vidrep.precision import resolve_precision
 
 STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
 
@@ -248,7 +250,7 @@ def training_data(model, digits, *, batch_size, seed, first_batch=0,
 
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
-          strategy="auto", mixed_precision=False, jit_compile="auto", seed=0,
+          strategy="auto", precision="float32", jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, initial_weights=None,
           verbose="auto"):
     """Trains a named model on bouncing digits from the **train** digits.
@@ -262,7 +264,10 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         out: output folder (default ``runs/NAME``).
         digits: MNIST location, see ``load_mnist_digits``.
         strategy: ``auto``, ``none``, ``mirrored`` or ``multi-worker``.
-        mixed_precision: use the ``mixed_float16`` policy.
+        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
+            or ``"auto"`` (bfloat16 on CPUs that compute it natively, float16
+            on GPUs with tensor cores, else float32; see
+            ``keras_vidrep.precision``). ``run.json`` records the choice.
         jit_compile: ``"auto"`` (Keras' choice: XLA on GPUs, none on a
             CPU-only TensorFlow, always ``jax.jit`` on JAX) or a boolean.
         seed: seeds the weights and the data stream.
@@ -303,7 +308,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "optimizer": optimizer, "loss": loss, "seed": seed,
            "checkpoint_every": checkpoint_every,
            "model_overrides": model_overrides or {},
-           "strategy": strategy, "mixed_precision": mixed_precision,
+           "strategy": strategy, "precision": resolve_precision(precision),
            "jit_compile": jit_compile,
            "initial_weights": None if initial_weights is None
            else str(initial_weights)}
@@ -314,11 +319,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     # leave a folder that the corrected command then refuses.
     _check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch)
     train_digits = load_mnist_digits("train", source=digits)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(seed)
     distribution = make_strategy(strategy)
-    with _scope(distribution):
+    with _scope(distribution), precision_scope(run["precision"]):
         model = build_model(name, **(model_overrides or {}))
         # One cheap training metric; `evaluate` computes all of them.
         compile_model(model, loss=loss, optimizer=optimizer,

@@ -114,7 +114,9 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
     parts.append({"seconds": round(time.time() - started, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "machine": machine_description(),
-                  "precision": keras.mixed_precision.global_policy().name,
+                  "precision": json.loads(
+                      (out / "run.json").read_text()).get("precision",
+                                                          "float32"),
                   "backend": keras.backend.backend()})
     parts_path.write_text(json.dumps(parts, indent=2))
 

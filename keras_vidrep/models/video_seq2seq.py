@@ -195,8 +195,11 @@ class FrameDecoder(keras.layers.Layer):
         self.rnns = [make_layer(size, kernel_size, return_sequences=True,
                                 name=f"lstm_{i}")
                      for i, size in enumerate(self.hidden_sizes)]
+        # float32 under mixed policies too: the frames are what is compared
+        # with the truth and what a conditional decoder reads back.
         self.readout = keras.layers.Dense(self.codec.feature_shape[-1],
-                                          activation="sigmoid", name="readout")
+                                          activation="sigmoid", name="readout",
+                                          dtype="float32")
 
     def build(self, states_shape=None, clip_shape=None):
         features = self.codec.feature_shape
@@ -245,16 +248,18 @@ class FrameDecoder(keras.layers.Layer):
         """
         h_first = states[0][0]
         batch = ops.shape(h_first)[0]
+        frame_dtype = self.readout.compute_dtype  # float32, see __init__
         first_input = ops.zeros((batch, *self.codec.feature_shape),
-                                dtype=h_first.dtype)
+                                dtype=frame_dtype)
         flat_states = [s for pair in states for s in pair]
         if teacher is None:
-            steps = ops.zeros((batch, self.num_frames, 1), dtype=h_first.dtype)
+            steps = ops.zeros((batch, self.num_frames, 1), dtype=frame_dtype)
         else:
             # One tensor over time for the loop: the truth, and the choice
             # as one more channel.
             truth, use_truth = teacher
-            choice = ops.reshape(ops.cast(use_truth, h_first.dtype),
+            truth = ops.cast(truth, frame_dtype)
+            choice = ops.reshape(ops.cast(use_truth, frame_dtype),
                                  (batch, self.num_frames)
                                  + (1,) * len(self.codec.feature_shape))
             choice = ops.broadcast_to(
