@@ -10,7 +10,10 @@
   resume, after dropping any row past the checkpoint);
 - ``logs/``: TensorBoard logs (when TensorFlow is installed);
 - ``loss_curve.png``: the training loss against the step;
-- ``run.json``: the arguments of the run.
+- ``run.json``: the arguments of the run, and one entry per part of it (the
+  first start and each resume): command, git commit, versions, backend,
+  machine, wall time and the steps it went from and reached
+  (``keras_vidrep.provenance``).
 
 Rerunning the same command after a crash resumes from the last checkpoint:
 weights, optimizer state and step counter are restored, and the data stream
@@ -29,10 +32,12 @@ import json
 import math
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 import keras
+from keras import ops
 
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
 from keras_vidrep.checkpoints import RunCheckpoint
@@ -52,6 +57,7 @@ from keras_vidrep.models import compile_model
 from keras_vidrep.models import FrameMSE
 from keras_vidrep.precision import precision_scope
 from keras_vidrep.precision import resolve_precision
+from keras_vidrep.provenance import describe_run
 
 STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
 
@@ -332,7 +338,14 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     print(f"{name}: {model.count_params():,} parameters "
           f"({json.dumps(model_overrides or {})} over the builder's defaults)")
     with RunLock(out):
+        # Each start of the run (the first and every resume) is one part.
+        previous = out / "run.json"
+        parts = (json.loads(previous.read_text()).get("parts", [])
+                 if previous.is_file() else [])
+        part = {**describe_run(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        run["parts"] = parts + [part]
         atomic_write(out / "run.json", json.dumps(run, indent=2))
+        started = time.time()
         with _scope(distribution):
             start_epoch = restore(model, backup_dir)
         history = out / "history.csv"
@@ -361,4 +374,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                   verbose=verbose, shuffle=False)
         save_model_atomically(model, out / "model.keras")
+        part.update(steps_from=start_epoch * steps_per_epoch,
+                    steps_reached=int(ops.convert_to_numpy(
+                        model.optimizer.iterations)),
+                    wall_seconds=round(time.time() - started, 1))
+        atomic_write(out / "run.json", json.dumps(run, indent=2))
     return model

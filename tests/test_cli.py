@@ -125,6 +125,15 @@ def test_train_evaluate_visualize_end_to_end(tmp_path, mnist_dir):
                  "backup/checkpoint.json", "backup/epoch-000002.weights.h5", "logs"):
         assert (out / name).exists(), name
     assert len((out / "history.csv").read_text().strip().splitlines()) == 3
+    record = json.loads((out / "run.json").read_text())
+    (part,) = record["parts"]
+    assert part["command"].startswith("keras-vidrep train composite_conv_cond "
+                                      "--steps 4 --batch-size 4")
+    assert part["steps_from"] == 0 and part["steps_reached"] == 4
+    assert part["wall_seconds"] > 0 and part["backend"] == "tensorflow"
+    assert {"keras_vidrep", "keras", "tensorflow"} <= set(part["versions"])
+    assert "cores" in part["machine"] and "git_commit" in part
+    assert record["precision"] == "float32"
     result = run_cli(mnist_dir, "evaluate", str(out / "model.keras"),
                      "--sequences", "6", "--batch-size", "3", "--json")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -160,6 +160,9 @@ def test_resumed_run_continues_the_teacher_forcing_schedule(tmp_path,
         "future_decoder")
     assert int(decoder.schedule_step.numpy()) == 6
     assert float(decoder.teacher_probability().numpy()) == 0.25
+    parts = json.loads((out / "run.json").read_text())["parts"]
+    assert [(p["steps_from"], p["steps_reached"]) for p in parts] == [
+        (0, 4), (4, 6)]
 
 
 def test_initial_weights_start_the_run_from_a_trained_model(tmp_path, mnist_dir):

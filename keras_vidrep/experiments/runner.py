@@ -19,7 +19,6 @@ records alone (``keras_vidrep.experiments.report``).
 
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from keras_vidrep.experiments.definitions import EXPERIMENTS
 from keras_vidrep.experiments.definitions import rows_of
+from keras_vidrep.provenance import machine_description
 
 # The held-out sequences every row is evaluated on (test digits).
 EVALUATION_SEED = 1234
@@ -34,31 +34,6 @@ EVALUATION_SEED = 1234
 
 class ExperimentError(ValueError):
     """An experiment cannot run as asked."""
-
-
-def machine_description():
-    """Processor, cores and accelerator of this machine, in words."""
-    processor = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import keras
-
-    devices = []
-    if keras.backend.backend() == "jax":
-        import jax
-
-        devices = [d.device_kind for d in jax.devices() if d.platform != "cpu"]
-    elif keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    accelerator = ", ".join(devices) if devices else "no GPU"
-    return f"{processor}, {os.cpu_count()} cores, {accelerator}"
 
 
 def get_experiment(name, budget):
