@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # The test command (README): the whole suite under TensorFlow, then the
-# backend-agnostic tests (layers, models) a second time under JAX.
+# backend-agnostic tests (layers, models, losses, training through the
+# PyDataset pipeline) again under JAX and under PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KERAS_VIDREP_MNIST="${KERAS_VIDREP_MNIST:-$(cd .. && pwd)/shared/data/mnist}"
 python -m pytest -q "$@"
 KERAS_BACKEND=jax python -m pytest -q -m backend_agnostic "$@"
+if python -c "import torch" 2>/dev/null; then
+    KERAS_BACKEND=torch python -m pytest -q -m backend_agnostic "$@"
+elif [ -n "${CI:-}" ]; then
+    echo "PyTorch is not installed: CI must run the PyTorch pass" >&2
+    exit 1
+else
+    echo "PyTorch is not installed: the PyTorch pass did not run" \
+         "(pip install torch==2.13.0, the CPU build)" >&2
+fi

@@ -30,11 +30,10 @@ def supports_fused_gradient(cell):
             and cell.recurrent_activation is keras.activations.sigmoid)
 
 
-def _upstream(args):
-    # TensorFlow passes one gradient per output; JAX one tuple of them.
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
+def _upstream(args, upstream):
+    # The gradient of the one (packed) output: JAX passes it by keyword,
+    # TensorFlow and PyTorch positionally.
+    return upstream if upstream is not None else args[0]
 
 
 def _shifted_one_step(first, sequence):
@@ -62,8 +61,9 @@ def fused_recurrence(cell, projected, h0, c0):
     peepholes = ()
     if cell.use_peepholes:
         peepholes = tuple(ops.cast(p, dtype) for p in cell.peepholes)
-    return _make_recurrence(cell, bool(peepholes))(projected, h0, c0, kernel,
-                                                   *peepholes)
+    packed = _make_recurrence(cell, bool(peepholes))(projected, h0, c0, kernel,
+                                                     *peepholes)
+    return packed[:, :-1], packed[:, -1]
 
 
 def _make_recurrence(cell, use_peepholes):
@@ -83,12 +83,8 @@ def _make_recurrence(cell, use_peepholes):
             projected, [h0, c0], return_all_outputs=True)
 
         def grad(*args, upstream=None):
-            d_outputs, d_c_last = _upstream(
-                args if upstream is None else (upstream,))
-            if d_c_last is None:
-                d_c_last = ops.zeros_like(c0)
-            if d_outputs is None:
-                d_outputs = ops.zeros_like(outputs)
+            d_packed = _upstream(args, upstream)
+            d_outputs, d_c_last = d_packed[:, :-1], d_packed[:, -1]
             adjoint = cell._recurrent_adjoint(kernel)
             cells_prev = _shifted_one_step(c0, cells)
 
@@ -133,6 +129,8 @@ def _make_recurrence(cell, use_peepholes):
                                ops.sum(d_z_o * cells, axis=axes))
             return (d_z, d_h0, d_c0, d_kernel, *d_peepholes)
 
-        return (outputs, c_last), grad
+        # One output, the last cell state appended as one more step: Keras'
+        # custom_gradient on PyTorch passes a single upstream gradient.
+        return ops.concatenate([outputs, ops.expand_dims(c_last, 1)], 1), grad
 
     return recurrence

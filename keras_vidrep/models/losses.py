@@ -14,6 +14,8 @@ _EPSILON = 1e-7
 
 
 def _frames_first(y_true, y_pred):
+    # Both as tensors of the backend (numpy and PyTorch tensors do not mix).
+    y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
     return y_true, y_pred
 

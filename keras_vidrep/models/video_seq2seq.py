@@ -24,6 +24,7 @@ teacher-forcing inputs. ``model.training_pairs(dataset)`` makes such
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vidrep.layers import ConvLSTM
@@ -63,7 +64,15 @@ KINDS = {
 
 
 def _reversed_inputs(clip, input_frames, future_frames):
-    return clip[:, :input_frames][:, ::-1]
+    inputs = clip[:, :input_frames]
+    # A negative slicing step works on numpy, TensorFlow (tf.data) and JAX
+    # arrays; PyTorch tensors and the symbolic tensors of the torch backend
+    # take none.
+    native = (isinstance(inputs, np.ndarray)
+              or type(inputs).__module__.startswith("tensorflow"))
+    if keras.backend.backend() == "torch" and not native:
+        return ops.flip(inputs, axis=1)
+    return inputs[:, ::-1]
 
 
 def _future(clip, input_frames, future_frames):
@@ -71,8 +80,8 @@ def _future(clip, input_frames, future_frames):
 
 
 # What each decoder is trained to output, sliced from a clip of
-# input_frames + future_frames frames. Plain slicing: it works on numpy, TF
-# (tf.data) and every Keras backend alike.
+# input_frames + future_frames frames: numpy arrays stay numpy, tensors of
+# TF (tf.data) and of every Keras backend stay tensors.
 TARGETS = {"reconstruction": _reversed_inputs, "future": _future}
 
 
