@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from keras_vidrep._validation import is_positive_int
+
 EXIT_USAGE = 2
 
 
@@ -25,7 +27,7 @@ def _positive(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, "
                                          f"received {text!r}") from None
-    if value <= 0:
+    if not is_positive_int(value):
         raise argparse.ArgumentTypeError(f"expected a positive integer, "
                                          f"received {value}")
     return value
@@ -106,6 +108,9 @@ def cmd_evaluate(args):
     from keras_vidrep.evaluation import evaluate_model
     from keras_vidrep.evaluation import format_results
 
+    if args.moving_mnist and not Path(args.moving_mnist).is_file():
+        # Checked before the long bouncing-digits evaluation.
+        raise CommandError(f"No Moving MNIST file at {args.moving_mnist}.")
     model = load_trained(args.model)
     report = {"model": args.model, "bounce": args.bounce,
               "bouncing_digits_test": evaluate_model(

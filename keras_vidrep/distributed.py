@@ -42,7 +42,13 @@ from keras_vidrep.training import load_initial_weights
 
 def cluster_role():
     """``(task_type, task_index, is_chief)`` from ``TF_CONFIG``."""
-    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"TF_CONFIG is not valid JSON ({error}); expected e.g. "
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}') from None
     task = config.get("task", {})
     task_type, index = task.get("type", "worker"), int(task.get("index", 0))
     has_chief = "chief" in config.get("cluster", {})

@@ -13,6 +13,8 @@ signatures that need no Python code of ours:
 
 from pathlib import Path
 
+from keras_vidrep._validation import check_positive_ints
+
 MODELS_CONFIG = "models.config"
 
 
@@ -44,9 +46,7 @@ def export(model, base_path, version=1, overwrite=False):
     """
     import tensorflow as tf
 
-    if isinstance(version, bool) or not isinstance(version, int) or version <= 0:
-        raise ValueError(f"`version` must be a positive integer. "
-                         f"Received: version={version!r}")
+    check_positive_ints(version=version)
     if (Path(base_path) / str(version)).exists() and not overwrite:
         raise FileExistsError(
             f"{Path(base_path) / str(version)} exists already; choose another "

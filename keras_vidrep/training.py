@@ -39,6 +39,7 @@ from pathlib import Path
 import keras
 from keras import ops
 
+from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
 from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
@@ -292,12 +293,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     if (steps is None) == (epochs is None):
         raise TrainingError("Give exactly one of steps or epochs. Received: "
                             f"steps={steps}, epochs={epochs}")
-    for label, value in (("steps", steps), ("epochs", epochs),
-                         ("batch_size", batch_size),
-                         ("checkpoint_every", checkpoint_every)):
-        if value is not None and (not isinstance(value, int) or value <= 0):
-            raise TrainingError(f"`{label}` must be a positive integer. "
-                                f"Received: {label}={value!r}")
+    check_positive_ints(error=TrainingError, steps=steps, epochs=epochs,
+                        batch_size=batch_size,
+                        checkpoint_every=checkpoint_every)
     _check_learning_rate(learning_rate)
     if strategy == "multi-worker":
         from keras_vidrep import distributed

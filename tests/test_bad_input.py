@@ -181,3 +181,32 @@ def test_empty_batch_in_empty_batch_out(name):
     for outputs in (model(empty), model.predict(empty, verbose=0)):
         for target in model.targets:
             assert tuple(outputs[target].shape) == (0, 2, 32, 32, 1)
+
+
+def test_predict_takes_lists_and_refuses_integers_and_non_finite_frames():
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    frames = np.random.default_rng(0).random((2, 2, 32, 32, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(frames.tolist(), verbose=0)["future"],
+                               model.predict(frames, verbose=0)["future"],
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r"divide uint8 frames by 255\). "
+                                         "Received: frames of dtype uint8"):
+        model.predict((frames * 255).astype("uint8"), verbose=0)
+    frames[0, 0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="frames with 1 NaN or infinite"):
+        model.predict(frames, verbose=0)
+
+
+def test_malformed_tf_config_is_named(monkeypatch):
+    from keras_vidrep.distributed import cluster_role
+
+    monkeypatch.setenv("TF_CONFIG", "{cluster: workers}")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        cluster_role()
+
+
+def test_a_missing_moving_mnist_file_is_named_before_evaluating(capsys,
+                                                               tmp_path):
+    err = one_line_error(capsys, ["evaluate", "composite_conv",
+                                  "--moving-mnist", str(tmp_path / "no.npy")])
+    assert "No Moving MNIST file at" in err

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.data.mnist import load_mnist_digits
 
 
@@ -194,13 +195,6 @@ def _as_digits_and_labels(digits):
     return images, labels
 
 
-def _check_positive(**values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
                     num_digits=2, step_length=0.1, bounce="clamp", seed,
                     with_info=False, first_batch=0):
@@ -279,7 +273,7 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
 def _checked(digits, batch_size, num_frames, frame_size, num_digits,
              step_length, bounce, seed, with_info):
     images, labels = _as_digits_and_labels(digits)
-    _check_positive(batch_size=batch_size, num_frames=num_frames,
+    check_positive_ints(batch_size=batch_size, num_frames=num_frames,
                     frame_size=frame_size, num_digits=num_digits)
     height, width = images.shape[1:]
     if height >= frame_size or width >= frame_size:
@@ -325,7 +319,7 @@ class BouncingDigitBatches(keras.utils.PyDataset):
         self.images, self.labels, self.settings = _checked(
             digits, batch_size, num_frames, frame_size, num_digits,
             step_length, bounce, seed, with_info)
-        _check_positive(num_batches=num_batches)
+        check_positive_ints(num_batches=num_batches)
         self.batch_size, self.num_digits = batch_size, num_digits
         self.length, self.seed = num_batches, int(seed)
         self.first_batch, self.transform = first_batch, transform
@@ -374,7 +368,7 @@ def bouncing_digits_eval(num_sequences, *, seed=1234, batch_size=32,
     Returns:
         A finite ``tf.data.Dataset`` (same elements as ``bouncing_digits``).
     """
-    _check_positive(num_sequences=num_sequences, batch_size=batch_size)
+    check_positive_ints(num_sequences=num_sequences, batch_size=batch_size)
     if digits is None:
         digits = load_mnist_digits("test", source=source)
     stream = bouncing_digits(digits, batch_size=_EVAL_BLOCK, seed=seed, **kwargs)

@@ -17,16 +17,13 @@ from keras_vidrep.layers._fused_recurrence import fused_recurrence
 from keras_vidrep.layers._fused_recurrence import supports_fused_gradient
 from keras_vidrep.layers._keras_internals import DropoutRNNCell
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
+from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers._lstm_equations import GATE_COUNT
 from keras_vidrep.layers._lstm_equations import peephole_lstm_update
 
 
 def _positive_int(value, name, cls_name):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` of {cls_name} must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
+    check_positive_ints(cls_name, **{name: value})
     return value
 
 

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
@@ -364,13 +365,6 @@ def _check_choice(value, name, choices):
                          f"Received: {name}={value!r}")
 
 
-def _check_positive(**values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
 @keras.saving.register_keras_serializable(package="keras_vidrep")
 class VideoSeq2Seq(keras.Model):
     """LSTM autoencoder, future predictor or composite model (functional).
@@ -436,7 +430,7 @@ class VideoSeq2Seq(keras.Model):
         if not hidden_sizes:
             raise ValueError("`hidden_sizes` needs at least one layer. "
                              f"Received: hidden_sizes={hidden_sizes!r}")
-        _check_positive(frame_size=frame_size, channels=channels,
+        check_positive_ints(frame_size=frame_size, channels=channels,
                         input_frames=input_frames, future_frames=future_frames,
                         patch_size=patch_size,
                         **{f"hidden_sizes[{i}]": s
@@ -511,8 +505,25 @@ class VideoSeq2Seq(keras.Model):
         return cls(**config)
 
     def predict(self, x, *args, **kwargs):
-        """``keras.Model.predict``; an empty batch gives empty outputs
-        (Keras' loop would have no batch to run)."""
+        """``keras.Model.predict`` of frames in [0, 1].
+
+        Nested lists are taken as arrays; integer frames (e.g. uint8 0-255)
+        and frames with NaN or infinite values are refused with the reason;
+        an empty batch gives empty outputs (Keras' loop would have no batch
+        to run).
+        """
+        if isinstance(x, (list, tuple)):
+            x = np.asarray(x, dtype="float32")
+        if isinstance(x, np.ndarray):
+            if not np.issubdtype(x.dtype, np.floating):
+                raise ValueError(
+                    "Expected float frames in [0, 1] (divide uint8 frames by "
+                    f"255). Received: frames of dtype {x.dtype}")
+            if not np.isfinite(x).all():
+                raise ValueError(
+                    "Expected finite frames. Received: frames with "
+                    f"{np.size(x) - np.isfinite(x).sum()} NaN or infinite "
+                    "values")
         if getattr(x, "shape", None) is not None and len(x.shape) and x.shape[0] == 0:
             return keras.tree.map_structure(ops.convert_to_numpy,
                                             self(x, training=False))

@@ -1,0 +1,29 @@
+"""The argument checks every level shares, with one wording.
+
+Errors follow Keras' style: what was expected, then ``Received: name=value``.
+"""
+
+import numbers
+
+
+def is_positive_int(value):
+    """A positive integer (a bool is not one)."""
+    return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
+            and value > 0)
+
+
+def check_positive_ints(owner=None, error=ValueError, **values):
+    """Raises ``error`` naming the first of ``values`` that is not a positive
+    integer; ``None`` values are skipped (optional arguments).
+
+    Args:
+        owner: what the arguments belong to (e.g. ``"PeepholeLSTM"``), said
+            in the message.
+        error: the exception class to raise.
+        **values: ``name=value`` pairs.
+    """
+    for name, value in values.items():
+        if value is not None and not is_positive_int(value):
+            where = f" of {owner}" if owner else ""
+            raise error(f"`{name}`{where} must be a positive integer. "
+                        f"Received: {name}={value!r}")
