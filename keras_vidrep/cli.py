@@ -207,6 +207,24 @@ def cmd_experiment(args):
     print(f"wrote {path}")
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Adds '(default: X)' to an option's help where X says something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        says_nothing = (action.default is None or action.default is False
+                        or action.default is argparse.SUPPRESS
+                        or action.default == [])
+        if not says_nothing and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _add_command(commands, name, **kwargs):
+    """A sub-command whose --help shows every option's default."""
+    return commands.add_parser(name, formatter_class=_DefaultsHelp, **kwargs)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-vidrep",
@@ -219,29 +237,34 @@ def build_parser():
         "(also KERAS_VIDREP_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="the model names").set_defaults(run=cmd_list)
+    _add_command(commands, "list", help="the model names").set_defaults(run=cmd_list)
 
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--digits", help="MNIST folder or mnist.npz (default: "
                       "$KERAS_VIDREP_MNIST, then the Keras cache)")
 
-    train_parser = commands.add_parser("train", parents=[data],
+    train_parser = _add_command(commands, "train", parents=[data],
                                        help="train a model on bouncing digits")
-    train_parser.add_argument("name")
+    train_parser.add_argument("name", help="a model name (keras-vidrep list)")
     length = train_parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive,
                         help="training steps (default 1000)")
     length.add_argument("--epochs", type=_positive,
                         help="epochs of --checkpoint-every steps")
-    train_parser.add_argument("--batch-size", type=_positive, default=16)
-    train_parser.add_argument("--learning-rate", type=float, default=1e-3)
+    train_parser.add_argument("--batch-size", type=_positive, default=16,
+                              help="sequences per step, over all replicas")
+    train_parser.add_argument("--learning-rate", type=float, default=1e-3,
+                              help="positive, finite")
     train_parser.add_argument("--optimizer", choices=["rmsprop", "adam"],
-                              default="rmsprop")
+                              default="rmsprop", help="the optimizer")
     train_parser.add_argument("--loss", choices=["cross_entropy", "mse"],
-                              default="cross_entropy")
+                              default="cross_entropy",
+                              help="per-frame loss, summed over pixels")
     train_parser.add_argument("--out", help="output folder (default runs/NAME)")
     train_parser.add_argument("--strategy", default="auto",
-                              choices=["auto", "none", "mirrored", "multi-worker"])
+                              choices=["auto", "none", "mirrored", "multi-worker"],
+                              help="tf.distribute strategy (auto: mirrored "
+                              "over several GPUs)")
     train_parser.add_argument(
         "--precision", default="float32",
         choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"],
@@ -253,7 +276,8 @@ def build_parser():
         "--jit-compile", action="store_true",
         help="force XLA (default: Keras' auto: XLA on GPUs and with JAX, "
         "none on a CPU-only TensorFlow, where it is much slower)")
-    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--seed", type=int, default=0,
+                              help="seeds the weights and the data stream")
     train_parser.add_argument("--checkpoint-every", type=_positive, default=100,
                               help="steps between checkpoints (default 100)")
     train_parser.add_argument(
@@ -270,29 +294,32 @@ def build_parser():
     sequences = argparse.ArgumentParser(add_help=False, parents=[data])
     sequences.add_argument("--seed", type=int, default=1234,
                            help="seed of the test sequences")
-    sequences.add_argument("--batch-size", type=_positive, default=50)
+    sequences.add_argument("--batch-size", type=_positive, default=50,
+                           help="sequences per evaluation batch")
     sequences.add_argument(
         "--bounce", choices=["clamp", "mirror"], default="clamp",
         help="how digits bounce off the walls: clamp (default, the original "
         "Moving MNIST generator's rule) or mirror (exact reflection)")
 
-    evaluate = commands.add_parser(
+    evaluate = _add_command(commands, 
         "evaluate", parents=[sequences],
         help="metrics on test-digit sequences, next to baselines")
     evaluate.add_argument("model", help="a model name or a .keras file")
-    evaluate.add_argument("--sequences", type=_positive, default=1000)
+    evaluate.add_argument("--sequences", type=_positive, default=1000,
+                          help="held-out test sequences")
     evaluate.add_argument("--moving-mnist",
                           help="also evaluate on this mnist_test_seq.npy")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true",
+                          help="print the full results as JSON")
     evaluate.set_defaults(run=cmd_evaluate)
 
-    visual = commands.add_parser("visualize", parents=[sequences],
+    visual = _add_command(commands, "visualize", parents=[sequences],
                                  help="PNG strip and GIF of one test sequence")
     visual.add_argument("model", help="a model name or a .keras file")
     visual.add_argument("--out", required=True, help="file name (.png, .gif)")
     visual.set_defaults(run=cmd_visualize)
 
-    export = commands.add_parser(
+    export = _add_command(commands, 
         "export", help="a SavedModel for TensorFlow Serving")
     export.add_argument("model", help="a model name or a .keras file")
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
@@ -303,12 +330,12 @@ def build_parser():
                         "(default: refuse)")
     export.set_defaults(run=cmd_export)
 
-    card = commands.add_parser(
+    card = _add_command(commands, 
         "card", help="write zoo/cards/NAME.md from the recorded evaluation")
     card.add_argument("name", help="a zoo name, or 'all'")
     card.set_defaults(run=cmd_card)
 
-    config = commands.add_parser(
+    config = _add_command(commands, 
         "models-config", help="write saved_models/models.config for TF Serving")
     config.add_argument("--base", default="/models", help="where the server "
                         "sees saved_models/ (default /models, the Docker mount)")
@@ -316,7 +343,7 @@ def build_parser():
 
     from keras_vidrep.experiments.definitions import EXPERIMENTS
 
-    experiment = commands.add_parser(
+    experiment = _add_command(commands, 
         "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
@@ -337,19 +364,23 @@ def build_parser():
                             help="regenerate the report from the records")
     experiment.set_defaults(run=cmd_experiment)
 
-    demo = commands.add_parser("demo", parents=[data],
+    demo = _add_command(commands, "demo", parents=[data],
                                help="train, evaluate and draw composite_conv")
-    demo.add_argument("--steps", type=_positive, default=150)
-    demo.add_argument("--batch-size", type=_positive, default=8)
-    demo.add_argument("--learning-rate", type=float, default=1e-3)
-    demo.add_argument("--eval-sequences", type=_positive, default=200)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--steps", type=_positive, default=150,
+                      help="training steps")
+    demo.add_argument("--batch-size", type=_positive, default=8,
+                      help="sequences per step")
+    demo.add_argument("--learning-rate", type=float, default=1e-3,
+                      help="RMSProp learning rate")
+    demo.add_argument("--eval-sequences", type=_positive, default=200,
+                      help="held-out test sequences to evaluate on")
+    demo.add_argument("--seed", type=int, default=0, help="training seed")
     demo.add_argument("--precision", default="auto",
                       choices=["float32", "mixed_bfloat16", "mixed_float16",
                                "auto"],
                       help="as for train (default auto: bfloat16 on CPUs that "
                       "compute it natively)")
-    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--out", default="runs/demo", help="output folder")
     demo.set_defaults(run=cmd_demo)
     return parser
 

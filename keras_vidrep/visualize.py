@@ -7,6 +7,8 @@ import numpy as np
 from keras_vidrep.models.video_seq2seq import decoder_targets
 
 _GAP = 2  # pixels between tiles
+_FUTURE_ROWS = ("ground truth future", "prediction")
+_SHORT = {"ground truth future": "true future"}
 
 
 def _to_uint8(frames):
@@ -49,9 +51,13 @@ def save_strip(rows, path):
     for r, (name, frames) in enumerate(rows.items()):
         top = 14 + r * (height + _GAP)
         _label(canvas, name, (4, top + height // 2 - 5))
+        # Future rows are the frames after the input: t10, t11, ...
+        first = columns if name in _FUTURE_ROWS else 0
         for c, frame in enumerate(frames):
-            canvas.paste(Image.fromarray(frame),
-                         (label_width + c * (width + _GAP), top))
+            left = label_width + c * (width + _GAP)
+            canvas.paste(Image.fromarray(frame), (left, top))
+            if first:
+                _label(canvas, f"t{first + c}", (left + 2, top + 1))
     for c in range(columns):
         _label(canvas, f"t{c}", (label_width + c * (width + _GAP) + 2, 1))
     canvas.save(path)
@@ -66,14 +72,23 @@ def save_gif(rows, path, milliseconds=200):
     names = list(rows)
     images = []
     length = max(len(frames) for frames in rows.values())
+    # Tiles at twice the frame size, wide enough for their labels.
+    scale, label_height = 2, 14
+    tile = max(width * scale, 7 * max(len(_SHORT.get(n, n)) for n in names))
     for t in range(length):
-        canvas = Image.new("L", (len(names) * (width + _GAP), height + 14), 40)
+        canvas = Image.new("L", (len(names) * (tile + _GAP),
+                                 height * scale + 2 * label_height), 40)
         for i, name in enumerate(names):
             frames = rows[name]
+            left = i * (tile + _GAP)
             if t < len(frames):
-                canvas.paste(Image.fromarray(frames[t]),
-                             (i * (width + _GAP), 14))
-            _label(canvas, name.split()[0][:10], (i * (width + _GAP) + 2, 1))
+                frame = Image.fromarray(frames[t]).resize(
+                    (width * scale, height * scale), Image.NEAREST)
+                canvas.paste(frame, (left, label_height))
+            _label(canvas, _SHORT.get(name, name), (left + 2, 1))
+            step = t + (length if name in _FUTURE_ROWS else 0)
+            _label(canvas, f"t{step}", (left + 2, label_height
+                                        + height * scale + 1))
         images.append(canvas)
     images[0].save(path, save_all=True, append_images=images[1:],
                    duration=milliseconds, loop=0)

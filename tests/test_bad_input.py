@@ -210,3 +210,21 @@ def test_a_missing_moving_mnist_file_is_named_before_evaluating(capsys,
     err = one_line_error(capsys, ["evaluate", "composite_conv",
                                   "--moving-mnist", str(tmp_path / "no.npy")])
     assert "No Moving MNIST file at" in err
+
+
+def test_every_option_is_described_with_its_default():
+    import argparse
+
+    parser = cli.build_parser()
+    (commands,) = [a for a in parser._actions
+                   if isinstance(a, argparse._SubParsersAction)]
+    for name, command in commands.choices.items():
+        text = " ".join(command.format_help().split())
+        for action in command._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            assert action.help, f"{name} {action.option_strings[0]}"
+            if isinstance(action.default, (int, float, str)) and not isinstance(
+                    action.default, bool):
+                assert f"default: {action.default}" in text or (
+                    "default" in action.help), f"{name} {action.dest}"
