@@ -1,7 +1,7 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
-``card``, ``models-config``, ``experiment``, ``demo``. A model is named by a zoo name (its pretrained weights in
+``card``, ``models-config``, ``presets``, ``experiment``, ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr.
 """
@@ -146,6 +146,13 @@ def cmd_export(args):
     folder = export(model, args.base_path, version=args.version,
                     overwrite=args.overwrite)
     print(f"wrote {folder} (signatures serving_default, encode)")
+
+
+def cmd_presets(args):
+    from keras_vidrep.zoo import write_presets
+
+    for path in write_presets():
+        print(f"wrote {path}")
 
 
 def cmd_card(args):
@@ -301,8 +308,8 @@ def build_parser():
         help="how digits bounce off the walls: clamp (default, the original "
         "Moving MNIST generator's rule) or mirror (exact reflection)")
 
-    evaluate = _add_command(commands, 
-        "evaluate", parents=[sequences],
+    evaluate = _add_command(
+        commands, "evaluate", parents=[sequences],
         help="metrics on test-digit sequences, next to baselines")
     evaluate.add_argument("model", help="a model name or a .keras file")
     evaluate.add_argument("--sequences", type=_positive, default=1000,
@@ -319,8 +326,8 @@ def build_parser():
     visual.add_argument("--out", required=True, help="file name (.png, .gif)")
     visual.set_defaults(run=cmd_visualize)
 
-    export = _add_command(commands, 
-        "export", help="a SavedModel for TensorFlow Serving")
+    export = _add_command(
+        commands, "export", help="a SavedModel for TensorFlow Serving")
     export.add_argument("model", help="a model name or a .keras file")
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
     export.add_argument("--version", type=_positive, default=1,
@@ -330,21 +337,27 @@ def build_parser():
                         "(default: refuse)")
     export.set_defaults(run=cmd_export)
 
-    card = _add_command(commands, 
-        "card", help="write zoo/cards/NAME.md from the recorded evaluation")
+    card = _add_command(
+        commands, "card", help="write zoo/cards/NAME.md from the recorded evaluation")
     card.add_argument("name", help="a zoo name, or 'all'")
     card.set_defaults(run=cmd_card)
 
-    config = _add_command(commands, 
-        "models-config", help="write saved_models/models.config for TF Serving")
+    config = _add_command(
+        commands, "models-config", help="write saved_models/models.config for TF Serving")
     config.add_argument("--base", default="/models", help="where the server "
                         "sees saved_models/ (default /models, the Docker mount)")
     config.set_defaults(run=cmd_models_config)
 
+    _add_command(
+        commands, "presets",
+        help="regenerate the preset table (keras_vidrep/zoo_presets.json) and "
+        "each saved_models/NAME/config.json and metadata.json from the run "
+        "records, weights and evaluations").set_defaults(run=cmd_presets)
+
     from keras_vidrep.experiments.definitions import EXPERIMENTS
 
-    experiment = _add_command(commands, 
-        "experiment", parents=[data],
+    experiment = _add_command(
+        commands, "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
     experiment.add_argument("name", choices=sorted(EXPERIMENTS))

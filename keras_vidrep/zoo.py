@@ -1,13 +1,16 @@
 """The model zoo: named presets, pretrained weights, ``load``.
 
-Every name of ``keras_vidrep.models.VARIANTS`` is a preset. The table
-``PRESETS`` maps it to its builder configuration (the zoo's sizes, chosen for
-the 200 MiB budget of ``saved_models/``), its training recipe (the exact
-``keras-vidrep train`` command) and its artifact, ``saved_models/NAME/
-model.weights.h5`` (weights only: 4 bytes a parameter, no optimizer state).
-Evaluation results live in ``zoo/evaluations/NAME.json``, written by
-``keras-vidrep evaluate NAME --json``; model cards in ``zoo/cards/NAME.md``
-are generated from them by ``keras-vidrep card NAME``.
+Every name of ``keras_vidrep.models.VARIANTS`` is a preset. ``PRESETS``
+(read on first use from the table that ships with the package, see
+``keras_vidrep.presets``) maps it to its builder configuration (the zoo's
+sizes, chosen for the 200 MiB budget of ``saved_models/``), its training
+recipe (the exact ``keras-vidrep train`` commands), parameter count, the
+sha256 of its weights and its evaluation summary; the weights are found or
+fetched by ``keras_vidrep.presets.resolve``. In the checkout, evaluation
+results live in ``zoo/evaluations/NAME.json``, written by ``keras-vidrep
+evaluate NAME --json``; ``keras-vidrep presets`` regenerates the table and
+the preset directories' ``config.json`` and ``metadata.json``, and
+``keras-vidrep card NAME`` the model cards in ``zoo/cards/NAME.md``.
 
 Sizes, for the 200 MiB budget of ``saved_models/``, which holds every model
 twice (the weights file and the SavedModel's variables, 8 bytes a
@@ -107,17 +110,66 @@ def _trained(stages):
                       for run, _ in stages)
 
 
-PRESETS = {
-    name: {
-        "description": describe(name),
-        "config": dict(_sizes(name)),
-        "recipe": _recipe(name),
-        "artifact": f"saved_models/{name}/{WEIGHTS_FILE}",
-        "evaluation": f"zoo/evaluations/{name}.json",
-        "card": f"zoo/cards/{name}.md",
-    }
-    for name in VARIANTS
-}
+def table_entry(name):
+    """What the preset table (``keras_vidrep/zoo_presets.json``) holds for
+    ``name``, computed from the builder, the run records, the weights and
+    the evaluation; ``keras-vidrep presets`` writes it."""
+    from keras_vidrep.presets import sha256
+
+    artifact = saved_models_dir() / name / WEIGHTS_FILE
+    report = _evaluation(name)
+    summary = None
+    if report:
+        results = report["bouncing_digits_test"]
+        summary = {"sequences": results["sequences"],
+                   # Records from before the clamp rule used mirror physics.
+                   "bounce": report.get("bounce", "mirror"), **{
+            target: {"frame_mse": results[target]["model"]["frame_mse"]["mean"],
+                     "best_baseline_frame_mse": min(
+                         v["frame_mse"]["mean"] for k, v in
+                         results[target].items() if k != "model")}
+            for target in ("future", "reconstruction") if target in results}}
+    return {"description": describe(name), "config": dict(_sizes(name)),
+            "recipe": _recipe(name),
+            "parameters": build_model(name, **_sizes(name)).count_params(),
+            "sha256": sha256(artifact) if artifact.is_file() else None,
+            "evaluation": summary}
+
+
+def write_presets():
+    """Writes the preset table and each preset directory's ``config.json``
+    and ``metadata.json`` (from the table and the weights); returns the
+    paths written."""
+    from keras_vidrep import presets
+
+    table = {name: table_entry(name) for name in VARIANTS}
+    presets.TABLE_FILE.write_text(json.dumps(table, indent=1) + "\n")
+    presets.preset_table.cache_clear()
+    written = [presets.TABLE_FILE]
+    for name in VARIANTS:
+        weights = saved_models_dir() / name / WEIGHTS_FILE
+        if weights.is_file():
+            for file_name, text in presets.preset_files(name, weights).items():
+                (weights.parent / file_name).write_text(text)
+                written.append(weights.parent / file_name)
+    return written
+
+
+def _presets():
+    from keras_vidrep.presets import preset_table
+
+    return {name: {**entry,
+                   "artifact": f"saved_models/{name}/{WEIGHTS_FILE}",
+                   "evaluation": f"zoo/evaluations/{name}.json",
+                   "card": f"zoo/cards/{name}.md"}
+            for name, entry in preset_table().items()}
+
+
+def __getattr__(name):
+    # PRESETS is read from the packaged table on first use, not at import.
+    if name == "PRESETS":
+        return _presets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def saved_models_dir():
@@ -127,24 +179,30 @@ def saved_models_dir():
 
 def list_models():
     """The zoo's model names."""
-    return list(PRESETS)
+    return list(VARIANTS)
 
 
 def _check_name(name):
-    if name not in PRESETS:
+    if name not in VARIANTS:
         raise ValueError(f"Unknown model {name!r}. Valid names: "
-                         f"{', '.join(sorted(PRESETS))}.")
+                         f"{', '.join(sorted(VARIANTS))}.")
 
 
 def weights_path(name):
+    """The pretrained weights file of ``name``, found or fetched (see
+    ``keras_vidrep.presets.resolve``)."""
+    from keras_vidrep.presets import resolve
+
     _check_name(name)
-    return saved_models_dir() / name / WEIGHTS_FILE
+    return resolve(name) / WEIGHTS_FILE
 
 
 def build_preset(name):
     """The preset's architecture with fresh weights."""
+    from keras_vidrep.presets import preset_table
+
     _check_name(name)
-    return build_model(name, **PRESETS[name]["config"])
+    return build_model(name, **preset_table()[name]["config"])
 
 
 def load(name_or_path, weights="pretrained", compile=True):
@@ -172,6 +230,8 @@ def load(name_or_path, weights="pretrained", compile=True):
         raise ValueError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
     path = Path(name_or_path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return _load_preset_dir(path, weights, compile)
     if path.is_dir() and (path / "model.keras").is_file():
         path = name_or_path = path / "model.keras"  # a training run's folder
     if str(name_or_path).endswith(".keras") or path.is_file():
@@ -191,11 +251,6 @@ def load(name_or_path, weights="pretrained", compile=True):
         model = build_preset(name_or_path)
         if weights == "pretrained":
             artifact = weights_path(name_or_path)
-            if not artifact.is_file():
-                raise FileNotFoundError(
-                    f"No pretrained weights for {name_or_path!r}: {artifact} is "
-                    f"missing. Train them with: {PRESETS[name_or_path]['recipe']}, "
-                    f"or load with weights=None.")
             try:
                 model.load_weights(artifact)
             except Exception as error:
@@ -206,8 +261,29 @@ def load(name_or_path, weights="pretrained", compile=True):
     return model
 
 
+def _load_preset_dir(folder, weights, compile):
+    """A preset directory: ``config.json`` (builder arguments with the
+    variant's ``name``) and ``model.weights.h5``."""
+    config = json.loads((folder / "config.json").read_text())
+    name = config.pop("name")
+    _check_name(name)
+    model = build_model(name, **config)
+    if weights == "pretrained":
+        artifact = folder / WEIGHTS_FILE
+        if not artifact.is_file():
+            raise FileNotFoundError(f"No weights file at {artifact}.")
+        try:
+            model.load_weights(artifact)
+        except Exception as error:
+            raise OSError(f"Cannot read the weights file {artifact}: "
+                          f"{type(error).__name__}: {error}") from error
+    if compile:
+        compile_model(model)
+    return model
+
+
 def _evaluation(name):
-    path = ROOT / PRESETS[name]["evaluation"]
+    path = ROOT / "zoo" / "evaluations" / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -263,7 +339,7 @@ def model_card(name):
     """The markdown model card of ``name``, from its preset, run record,
     evaluation and learning curve; ``None`` until the model is evaluated."""
     _check_name(name)
-    preset, stages, report = PRESETS[name], run_stages(name), _evaluation(name)
+    preset, stages, report = _presets()[name], run_stages(name), _evaluation(name)
     if report is None:
         return None
     model = build_preset(name)
@@ -324,7 +400,7 @@ def write_card(name):
     card = model_card(name)
     if card is None:
         return None
-    path = ROOT / PRESETS[name]["card"]
+    path = ROOT / "zoo" / "cards" / f"{name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(card)
     return path
@@ -342,7 +418,7 @@ def write_index():
              "| model | parameters | trained | future MSE (best baseline) | "
              "reconstruction MSE (best baseline) | card |",
              "|---|---|---|---|---|---|"]
-    for name in PRESETS:
+    for name in VARIANTS:
         stages, report = run_stages(name), _evaluation(name)
         trained = _trained(stages) or "not yet"
         cells = []

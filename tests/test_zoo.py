@@ -24,6 +24,8 @@ SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
 def saved_models(tmp_path, monkeypatch):
     folder = tmp_path / "saved_models"
     monkeypatch.setenv("KERAS_VIDREP_SAVED_MODELS", str(folder))
+    monkeypatch.setenv("KERAS_VIDREP_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("KERAS_VIDREP_WEIGHTS_URL", raising=False)
     return folder
 
 
@@ -115,7 +117,7 @@ def test_unknown_name_and_bad_weights_argument():
 
 def test_missing_and_corrupt_artifacts_name_the_file(saved_models):
     with pytest.raises(FileNotFoundError,
-                       match=r"predictor_fc/model.weights.h5 is missing.*"
+                       match=r"checkout .*predictor_fc \(absent\).*"
                              r"keras-vidrep train predictor_fc"):
         keras_vidrep.load("predictor_fc")
     (saved_models / "predictor_fc").mkdir(parents=True)
