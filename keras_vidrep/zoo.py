@@ -231,7 +231,15 @@ def load(name_or_path, weights="pretrained", compile=True):
                          f"Received: weights={weights!r}")
     path = Path(name_or_path)
     if path.is_dir() and (path / "config.json").is_file():
-        return _load_preset_dir(path, weights, compile)
+        # A preset directory: config.json (the builder's arguments and the
+        # variant's name) beside model.weights.h5.
+        config = json.loads((path / "config.json").read_text())
+        name = config.pop("name")
+        _check_name(name)
+        model = build_model(name, **config)
+        if weights == "pretrained":
+            _load_weights_file(model, path / WEIGHTS_FILE)
+        return compile_model(model) if compile else model
     if path.is_dir() and (path / "model.keras").is_file():
         path = name_or_path = path / "model.keras"  # a training run's folder
     if str(name_or_path).endswith(".keras") or path.is_file():
@@ -250,36 +258,20 @@ def load(name_or_path, weights="pretrained", compile=True):
     else:
         model = build_preset(name_or_path)
         if weights == "pretrained":
-            artifact = weights_path(name_or_path)
-            try:
-                model.load_weights(artifact)
-            except Exception as error:
-                raise OSError(f"Cannot read the weights file {artifact}: "
-                              f"{type(error).__name__}: {error}") from error
+            _load_weights_file(model, weights_path(name_or_path))
     if compile:
         compile_model(model)
     return model
 
 
-def _load_preset_dir(folder, weights, compile):
-    """A preset directory: ``config.json`` (builder arguments with the
-    variant's ``name``) and ``model.weights.h5``."""
-    config = json.loads((folder / "config.json").read_text())
-    name = config.pop("name")
-    _check_name(name)
-    model = build_model(name, **config)
-    if weights == "pretrained":
-        artifact = folder / WEIGHTS_FILE
-        if not artifact.is_file():
-            raise FileNotFoundError(f"No weights file at {artifact}.")
-        try:
-            model.load_weights(artifact)
-        except Exception as error:
-            raise OSError(f"Cannot read the weights file {artifact}: "
-                          f"{type(error).__name__}: {error}") from error
-    if compile:
-        compile_model(model)
-    return model
+def _load_weights_file(model, path):
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}.")
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        raise OSError(f"Cannot read the weights file {path}: "
+                      f"{type(error).__name__}: {error}") from error
 
 
 def _evaluation(name):
