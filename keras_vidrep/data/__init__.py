@@ -7,6 +7,7 @@ from keras_vidrep.data.mnist import MNISTNotFoundError
 from keras_vidrep.data.mnist import load_mnist_digits
 from keras_vidrep.data.moving_mnist import MovingMNISTNotFoundError
 from keras_vidrep.data.moving_mnist import moving_mnist_test
+from keras_vidrep.data.pipeline import training_pairs
 
 __all__ = [
     "BouncingDigitBatches",
@@ -16,4 +17,5 @@ __all__ = [
     "bouncing_digits_eval",
     "load_mnist_digits",
     "moving_mnist_test",
+    "training_pairs",
 ]

@@ -556,25 +556,9 @@ class VideoSeq2Seq(keras.Model):
 
     def training_pairs(self, dataset):
         """Maps a ``tf.data`` dataset of clips to ``(clip, targets)`` for
-        ``fit`` (see ``split_clip``).
+        ``fit``: ``keras_vidrep.data.training_pairs(self, dataset)``, kept
+        as a method for convenience (the tf.data code lives in the data
+        package, so that the models need no TensorFlow)."""
+        from keras_vidrep.data.pipeline import training_pairs
 
-        Elements may be frames (batch, time, H, W, C) with time >=
-        ``input_frames + future_frames`` (extra frames are dropped), or the
-        dicts of ``bouncing_digits(..., with_info=True)``.
-        """
-        clip_frames = self.clip_frames
-        element = dataset.element_spec
-        frames_spec = element["frames"] if isinstance(element, dict) else element
-        length = frames_spec.shape[1]
-        if frames_spec.shape.rank != 5 or (length is not None
-                                           and length < clip_frames):
-            raise ValueError(
-                f"training_pairs needs clips of shape (batch, >= {clip_frames}, "
-                f"H, W, C) ({self.input_frames} input + {self.future_frames} "
-                f"future frames). Received: element shape {frames_spec.shape}")
-
-        def to_pair(element):
-            clip = element["frames"] if isinstance(element, dict) else element
-            return self.split_clip(clip)
-
-        return dataset.map(to_pair, num_parallel_calls=-1, deterministic=True)
+        return training_pairs(self, dataset)
