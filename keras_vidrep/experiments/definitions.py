@@ -218,7 +218,11 @@ EXPERIMENTS = {
         claims=_variant_claims(),
         notes="Each conditional model is trained three ways (teacher forcing, "
               "scheduled sampling, free-running); its Table 2 line is the "
-              "best of the three."),
+              "best of the three. A scheduled-sampling row counts one more "
+              "parameter per conditional decoder: the schedule's clock, a "
+              "non-trainable step counter. The lab report does not say "
+              "which cell its Table 2 used; its numbers stand beside the FC "
+              "rows."),
 }
 
 
