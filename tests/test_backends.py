@@ -16,9 +16,7 @@ from keras_vidrep.training import train
 
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.backend_agnostic
-
-
+@pytest.mark.backend_agnostic
 def test_train_and_evaluate_on_this_backend(tmp_path, mnist_dir):
     """What `keras-vidrep train` and `evaluate` do, on the current backend:
     tf.data under TensorFlow, the PyDataset pipeline elsewhere."""
@@ -45,6 +43,7 @@ def test_train_and_evaluate_on_this_backend(tmp_path, mnist_dir):
     assert int(keras.ops.convert_to_numpy(decoder.schedule_step)) == 4
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_layers_and_models_import_no_tensorflow(backend):
     script = ("import sys, keras_vidrep.layers, keras_vidrep.models; "
@@ -55,3 +54,67 @@ def test_layers_and_models_import_no_tensorflow(backend):
                                  "KERAS_BACKEND": backend})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+AGREEMENT = """
+import sys
+import numpy as np
+from keras import ops
+from keras_vidrep.layers import ConvLSTM, PeepholeLSTM
+from tests.test_layers import _gradients
+
+folder = sys.argv[1]
+results = {}
+for name, make in (("fc", lambda: PeepholeLSTM(5, return_sequences=True,
+                                              return_state=True)),
+                   ("conv", lambda: ConvLSTM(3, 3, return_sequences=True,
+                                             return_state=True))):
+    data = np.load(f"{folder}/{name}.npz")
+    layer = make()
+    layer(data["x"])
+    weights = np.load(f"{folder}/{name}_weights.npz")
+    layer.set_weights([weights[f"w{i}"] for i in range(len(weights.files))])
+    outputs = layer(data["x"], initial_state=[data["h0"], data["c0"]])
+    results[f"{name}_outputs"] = ops.convert_to_numpy(outputs[0])
+    grads = _gradients(layer, data["x"], [data["h0"], data["c0"]])
+    for i, g in enumerate(grads):
+        results[f"{name}_grad{i}"] = np.asarray(g)
+np.savez(f"{folder}/{sys.argv[2]}.npz", **results)
+"""
+
+
+@pytest.mark.parametrize("other", ["jax", "torch"])
+def test_other_backends_agree_with_tensorflow(tmp_path, other):
+    """Forward values and gradients (fused backward included) of the same
+    layers, weights, inputs and initial states, backend against backend."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.fail("run this test in the TensorFlow pass (the reference)")
+    rng = np.random.default_rng(0)
+    shapes = {"fc": ((2, 4, 3), (2, 5)), "conv": ((2, 4, 6, 6, 2), (2, 6, 6, 3))}
+    for name, (x_shape, state_shape) in shapes.items():
+        np.savez(tmp_path / f"{name}.npz",
+                 x=rng.normal(size=x_shape).astype("float32"),
+                 h0=rng.normal(size=state_shape).astype("float32"),
+                 c0=rng.normal(size=state_shape).astype("float32"))
+    from keras_vidrep.layers import ConvLSTM, PeepholeLSTM
+
+    for name, layer in (("fc", PeepholeLSTM(5, return_sequences=True,
+                                            return_state=True)),
+                        ("conv", ConvLSTM(3, 3, return_sequences=True,
+                                          return_state=True))):
+        layer(np.load(tmp_path / f"{name}.npz")["x"])
+        np.savez(tmp_path / f"{name}_weights.npz", **{
+            f"w{i}": rng.normal(scale=0.5, size=w.shape).astype("float32")
+            for i, w in enumerate(layer.get_weights())})
+    for backend in ("tensorflow", other):
+        result = subprocess.run(
+            [sys.executable, "-c", AGREEMENT, str(tmp_path), backend],
+            cwd=REPO, capture_output=True, text=True, timeout=600,
+            env={**__import__("os").environ, "KERAS_BACKEND": backend})
+        assert result.returncode == 0, result.stderr[-3000:]
+    want = np.load(tmp_path / "tensorflow.npz")
+    got = np.load(tmp_path / f"{other}.npz")
+    assert sorted(want) == sorted(got) and len(want) > 10
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-5,
+                                   err_msg=key)
