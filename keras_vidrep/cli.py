@@ -1,7 +1,8 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
-``card``, ``models-config``, ``presets``, ``experiment``, ``demo``. A model is named by a zoo name (its pretrained weights in
+``card``, ``models-config``, ``presets``, ``experiment``, ``probe``,
+``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr.
 """
@@ -202,16 +203,50 @@ def cmd_demo(args):
 
 
 def cmd_experiment(args):
+    import importlib
+
+    from keras_vidrep.experiments import PROBE_EXPERIMENTS
     from keras_vidrep.experiments import run_experiment
     from keras_vidrep.experiments import write_report
 
-    if args.report_only:
+    if args.name in PROBE_EXPERIMENTS:
+        module = importlib.import_module(PROBE_EXPERIMENTS[args.name])
+        if args.report_only:
+            path = module.write_report(args.budget, records_root=args.out)
+        else:
+            path = module.run(args.budget, seeds=args.seeds, rows=args.rows,
+                              records_root=args.out, digits=args.digits)
+    elif args.report_only:
         path = write_report(args.name, args.budget, records_root=args.out)
     else:
         path = run_experiment(args.name, args.budget, seeds=args.seeds,
                               rows=args.rows, records_root=args.out,
                               workdir=args.workdir, digits=args.digits)
     print(f"wrote {path}")
+
+
+def cmd_probe(args):
+    from keras_vidrep.tasks import ProbeData
+    from keras_vidrep.tasks import chance
+    from keras_vidrep.tasks import run_probes
+
+    source = load_trained(args.model)  # a bad name fails before the data
+    data = ProbeData.draw(args.labels, seed=args.seed,
+                          eval_sequences=args.eval_sequences,
+                          input_frames=source.input_frames, source=args.digits)
+    print(f"{args.task}: {args.labels} labelled clips (train digits), "
+          f"{args.eval_sequences} held-out clips (test digits), seed "
+          f"{args.seed}, {args.head} head")
+    print(f"{'protocol':<12} {'accuracy':>9} {'mAP':>7}  (accuracy: top-k "
+          "recall)")
+    for protocol in args.protocol:
+        (result,) = run_probes(source, data, protocol=protocol,
+                               tasks=(args.task,), heads=(args.head,),
+                               label_counts=(args.labels,), seed=args.seed,
+                               steps=args.steps, batch_size=args.batch_size)
+        print(f"{protocol:<12} {result['accuracy']:>9.3f} "
+              f"{result['mean_average_precision']:>7.3f}", flush=True)
+    print(f"{'chance':<12} {chance(args.task, data):>9.3f}")
 
 
 class _DefaultsHelp(argparse.HelpFormatter):
@@ -360,7 +395,10 @@ def build_parser():
         commands, "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
-    experiment.add_argument("name", choices=sorted(EXPERIMENTS))
+    from keras_vidrep.experiments import PROBE_EXPERIMENTS
+
+    experiment.add_argument("name", choices=sorted([*EXPERIMENTS,
+                                                    *PROBE_EXPERIMENTS]))
     experiment.add_argument("--budget", default="smoke",
                             help="smoke (minutes, numbers mean nothing) or "
                             "cpu (default smoke)")
@@ -376,6 +414,38 @@ def build_parser():
     experiment.add_argument("--report-only", action="store_true",
                             help="regenerate the report from the records")
     experiment.set_defaults(run=cmd_experiment)
+
+    from keras_vidrep.tasks.labels import TASKS
+    from keras_vidrep.tasks.probe import HEADS
+    from keras_vidrep.tasks.probe import PROTOCOLS
+
+    probe = _add_command(
+        commands, "probe", parents=[data],
+        help="recognition from a model's encoder with few labels, next to "
+        "the same architecture from scratch and random")
+    probe.add_argument("model", help="a model name, a .keras file or a run "
+                       "folder")
+    probe.add_argument("--task", choices=sorted(TASKS), default="motion",
+                       help="; ".join(f"{t.name}: {t.description}"
+                                      for t in TASKS.values()))
+    probe.add_argument("--labels", type=_positive, default=100,
+                       help="labelled clips of the train digits")
+    probe.add_argument("--protocol", nargs="+", choices=list(PROTOCOLS),
+                       default=["frozen", "scratch", "random"],
+                       help="; ".join(f"{p.name}: {p.description}"
+                                      for p in PROTOCOLS.values()))
+    probe.add_argument("--head", choices=sorted(HEADS), default="linear",
+                       help="classifier on the representation")
+    probe.add_argument("--eval-sequences", type=_positive, default=2000,
+                       help="held-out clips of the test digits")
+    probe.add_argument("--seed", type=int, default=0,
+                       help="labelled clips and initialisations")
+    probe.add_argument("--steps", type=_positive,
+                       help="training steps (default 500 for a frozen "
+                       "encoder's head, 200 when the encoder trains)")
+    probe.add_argument("--batch-size", type=_positive,
+                       help="clips per step (default 32 frozen, 8 trained)")
+    probe.set_defaults(run=cmd_probe)
 
     demo = _add_command(commands, "demo", parents=[data],
                                help="train, evaluate and draw composite_conv")

@@ -23,6 +23,8 @@ teacher-forcing inputs. ``model.training_pairs(dataset)`` makes such
 ``(clip, targets)`` pairs from a bouncing-digits dataset.
 """
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -139,14 +141,29 @@ class ClipInput(keras.layers.Layer):
                 "input_frames": self.input_frames}
 
 
+def _flat_shape(tensor):
+    # A static feature size where it is known, so that graphs (and a head
+    # built on the representation) see it; else the dynamic one.
+    features = tensor.shape[1:]
+    if None in features:
+        return (ops.shape(tensor)[0], -1)
+    return (-1, math.prod(features))
+
+
 @keras.saving.register_keras_serializable(package="keras_vidrep")
 class Representation(keras.layers.Layer):
     """Concatenates the flattened final states ``[h, c]`` of every layer."""
 
     def call(self, states):
-        flat = [ops.reshape(s, (ops.shape(s)[0], -1))
-                for pair in states for s in pair]
+        flat = [ops.reshape(s, _flat_shape(s)) for pair in states for s in pair]
         return ops.concatenate(flat, axis=-1)
+
+    def compute_output_shape(self, states_shape):
+        # Known feature sizes let a classifier head be built on top.
+        shapes = [shape[1:] for pair in states_shape for shape in pair]
+        total = (None if any(None in shape for shape in shapes)
+                 else sum(math.prod(shape) for shape in shapes))
+        return (states_shape[0][0][0], total)
 
 
 @keras.saving.register_keras_serializable(package="keras_vidrep")
