@@ -10,6 +10,7 @@ from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import ConvLSTMCell
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.layers import PeepholeLSTMCell
+from keras_vidrep.layers._peephole_core import PeepholeCellBase
 from tests import reference
 
 pytestmark = pytest.mark.backend_agnostic
@@ -510,3 +511,17 @@ def test_zero_feature_inputs_run_on_state_alone(kind):
         np.zeros(x.shape), h0, c0, no_input, r, b, peep, project)
     np.testing.assert_allclose(np_(layer(x, initial_state=[h0, c0])), expected,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("cell_class", [PeepholeLSTMCell, ConvLSTMCell])
+def test_cell_arguments_list_every_constructor_argument(cell_class):
+    """The sequence layers pass exactly these on to their cell: an argument
+    added to a cell's ``__init__`` but not to ``cell_arguments`` would be
+    handed to ``keras.layers.RNN`` instead and refused there."""
+    import inspect
+
+    names = set()
+    for klass in cell_class.__mro__:
+        if "__init__" in vars(klass) and issubclass(klass, PeepholeCellBase):
+            names |= set(inspect.signature(klass.__init__).parameters)
+    assert set(cell_class.cell_arguments) == names - {"self", "kwargs", "size"}

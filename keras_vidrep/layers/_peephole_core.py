@@ -8,8 +8,6 @@ configuration, and the fast sequence layer that projects the inputs of every
 timestep in one operation before the recurrence.
 """
 
-import inspect
-
 import keras
 from keras import ops
 
@@ -51,6 +49,14 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
     fused_backward = False
 
     _weight_kinds = ("kernel", "recurrent", "bias", "peephole")
+    # The constructor arguments a sequence layer passes on to its cell
+    # (subclasses add their own, e.g. ``units``); kept in step with
+    # ``__init__`` by a test.
+    cell_arguments = (
+        "activation", "recurrent_activation", "use_peepholes", "use_bias",
+        "unit_forget_bias", "dropout", "recurrent_dropout", "seed",
+        *(f"{kind}_{part}" for kind in _weight_kinds
+          for part in ("initializer", "regularizer", "constraint")))
 
     def __init__(
         self,
@@ -218,15 +224,6 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
 _LAYER_ONLY_KEYS = ("name", "trainable", "dtype")
 
 
-def _cell_parameters(cell_class):
-    """Names of the constructor arguments of a cell class and its bases."""
-    names = set()
-    for klass in cell_class.__mro__:
-        if issubclass(klass, PeepholeCellBase) and "__init__" in vars(klass):
-            names.update(inspect.signature(klass.__init__).parameters)
-    return names - {"self", "kwargs", "size"}
-
-
 class FastPeepholeRNN(keras.layers.RNN):
     """Sequence layer over a peephole cell with a fast path.
 
@@ -247,8 +244,8 @@ class FastPeepholeRNN(keras.layers.RNN):
     def __init__(self, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, **kwargs):
-        cell_params = _cell_parameters(self.cell_class)
-        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_params}
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs)
+                       if k in self.cell_class.cell_arguments}
         cell = self.cell_class(
             **cell_kwargs, name=self._cell_name,
             dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True))

@@ -105,6 +105,8 @@ class ConvLSTMCell(PeepholeCellBase):
           for precipitation nowcasting. NeurIPS 2015.
     """
 
+    cell_arguments = PeepholeCellBase.cell_arguments + ("filters", "kernel_size")
+
     def __init__(self, filters, kernel_size, **kwargs):
         cls_name = type(self).__name__
         filters = _positive_int(filters, "filters", cls_name)

@@ -84,6 +84,8 @@ class PeepholeLSTMCell(PeepholeCellBase):
           representations using LSTMs. ICML 2015.
     """
 
+    cell_arguments = PeepholeCellBase.cell_arguments + ("units",)
+
     def __init__(self, units, **kwargs):
         units = _positive_int(units, "units", type(self).__name__)
         super().__init__(units, **kwargs)

@@ -32,7 +32,6 @@ from keras import ops
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
-from keras_vidrep.layers._keras_internals import rnn as backend_rnn
 from keras_vidrep.models.codecs import FlattenCodec
 from keras_vidrep.models.codecs import PatchCodec
 from keras_vidrep.models.teacher_forcing import TeacherForcing
@@ -293,7 +292,7 @@ class FrameDecoder(keras.layers.Layer):
                 choice, (batch, self.num_frames, *self.codec.feature_shape[:-1], 1))
             steps = ops.concatenate([truth, choice], axis=-1)
 
-        def step(step_input, carry):
+        def step(carry, step_input):
             x, flat = carry[0], carry[1:]
             if teacher is not None:
                 truth_t, read_truth = step_input[..., :-1], step_input[..., -1:]
@@ -303,12 +302,15 @@ class FrameDecoder(keras.layers.Layer):
                 x, (h, c) = rnn.cell(x, [flat[2 * i], flat[2 * i + 1]])
                 outputs.append(x)
                 new_states += [h, c]
-            frame = self._read_out(outputs)
-            return frame, [frame, *new_states]
+            carry = [self._read_out(outputs), *new_states]
+            # Keras' TensorFlow scan stores outputs shaped like the carry, so
+            # the step emits the whole carry and the frames are picked after.
+            return carry, carry
 
-        _, features, _ = backend_rnn(step, steps, [first_input, *flat_states],
-                                     return_all_outputs=True)
-        return features
+        # keras.ops.scan runs over the leading axis: time first, then back.
+        _, emitted = ops.scan(step, [first_input, *flat_states],
+                              ops.moveaxis(steps, 1, 0))
+        return ops.moveaxis(emitted[0], 0, 1)
 
     def _teacher_available(self, clip):
         # An unknown (dynamic) length is taken to hold the targets: slicing

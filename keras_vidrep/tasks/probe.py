@@ -217,12 +217,20 @@ class ProbeData:
         return cls(frames, targets, eval_frames, eval_targets)
 
 
-def _encoder_for(encoder, protocol, seed):
+def initial_encoder(encoder, protocol, seed):
     """The encoder a classifier of ``protocol`` starts from: the pretrained
     one itself when frozen, a copy of it when it trains (so that every
     classifier starts from exactly the pretrained weights and the source is
     left untouched), a fresh initialisation (drawn from ``seed``) when not
-    pretrained."""
+    pretrained.
+
+    Args:
+        encoder: an encoder model (``model.encoder()``).
+        protocol: a name of ``PROTOCOLS`` or a ``Protocol``.
+        seed: draws a fresh initialisation.
+    """
+    if isinstance(protocol, str):
+        protocol = _choice(protocol, "protocol", PROTOCOLS)
     if protocol.pretrained and not protocol.trains_encoder:
         return encoder
     keras.utils.set_random_seed(seed)
@@ -270,7 +278,7 @@ def run_probes(source, data, *, protocol="frozen", tasks=tuple(TASKS),
     batch_size = batch_size or (8 if trains else 32)
     encoder, shape = resolve_encoder(source)
     if not trains:
-        encoder = _encoder_for(encoder, protocol, seed)
+        encoder = initial_encoder(encoder, protocol, seed)
         features = encoder.predict(data.frames[:max(label_counts)],
                                    batch_size=100, verbose=verbose)
         eval_features = encoder.predict(data.eval_frames, batch_size=100,
@@ -285,7 +293,7 @@ def run_probes(source, data, *, protocol="frozen", tasks=tuple(TASKS),
                 targets = data.targets[task][:count]
                 if trains:
                     model = build_classifier(
-                        _encoder_for(encoder, protocol, seed), classes,
+                        initial_encoder(encoder, protocol, seed), classes,
                         head=head, input_shape=shape)
                     fit(model, data.frames[:count], targets, steps=steps,
                         batch_size=batch_size, learning_rate=learning_rate,
@@ -314,4 +322,4 @@ def chance(task, data):
 
 
 __all__ = ["PROTOCOLS", "HEADS", "Protocol", "ProbeData", "build_classifier",
-           "build_head", "fit", "resolve_encoder", "run_probes", "chance"]
+           "build_head", "fit", "initial_encoder", "resolve_encoder", "run_probes", "chance"]
