@@ -6,13 +6,19 @@ Errors follow Keras' style: what was expected, then ``Received: name=value``.
 import numbers
 
 
+class InputError(ValueError):
+    """Bad input from a user: an argument, a file's content, a name. The
+    command line prints these as one line; any other exception is a bug of
+    ours and keeps its traceback."""
+
+
 def is_positive_int(value):
     """A positive integer (a bool is not one)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
             and value > 0)
 
 
-def check_positive_ints(owner=None, error=ValueError, **values):
+def check_positive_ints(owner=None, error=InputError, **values):
     """Raises ``error`` naming the first of ``values`` that is not a positive
     integer; ``None`` values are skipped (optional arguments).
 

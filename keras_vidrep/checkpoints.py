@@ -32,10 +32,12 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep._validation import InputError
+
 CHECKPOINT_FILE = "checkpoint.json"
 
 
-class TrainingError(ValueError):
+class TrainingError(InputError):
     """A training run cannot start or go on as asked."""
 
 

@@ -4,7 +4,8 @@ Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
 ``card``, ``models-config``, ``presets``, ``experiment``, ``probe``,
 ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
-Bad input ends with exit status 2 and one line on stderr.
+Bad input ends with exit status 2 and one line on stderr; any other
+exception is a bug of ours and keeps its traceback (exit status 1).
 """
 
 import argparse
@@ -13,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import is_positive_int
 
 EXIT_USAGE = 2
@@ -475,7 +477,9 @@ def main(argv=None):
 
     try:
         args.run(args)
-    except (CommandError, ValueError, MNISTNotFoundError,
+    # Bad input (ours: InputError; the file system's: OSError) is one line;
+    # anything else is a bug and keeps its traceback.
+    except (CommandError, InputError, MNISTNotFoundError,
             MovingMNISTNotFoundError, OSError) as error:
         if args.debug or os.environ.get("KERAS_VIDREP_DEBUG") == "1":
             raise

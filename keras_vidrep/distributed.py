@@ -32,6 +32,7 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import FrameMSE
@@ -45,7 +46,7 @@ def cluster_role():
     try:
         config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     except json.JSONDecodeError as error:
-        raise ValueError(
+        raise InputError(
             f"TF_CONFIG is not valid JSON ({error}); expected e.g. "
             '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}}') from None
@@ -99,7 +100,7 @@ def train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
 
     per_replica = batch_size // strategy.num_replicas_in_sync
     if per_replica * strategy.num_replicas_in_sync != batch_size:
-        raise ValueError(
+        raise InputError(
             f"batch_size={batch_size} does not split evenly over "
             f"{strategy.num_replicas_in_sync} replicas.")
 

@@ -20,6 +20,7 @@ the PSNR of the mean MSE ranks predictors as their MSE does.
 import numpy as np
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.models.losses import frame_absolute_error
 from keras_vidrep.models.losses import frame_cross_entropy
 from keras_vidrep.models.losses import frame_psnr
@@ -71,7 +72,8 @@ def evaluate_model(model, clips, progress=True):
            if progress else None)
     n_in, n_out = model.input_frames, model.future_frames
     for batch_index, clip in enumerate(clips):
-        clip = np.asarray(clip)[:, :n_in + n_out]
+        clip = model.check_frames(np.asarray(clip), min_frames=n_in + n_out)
+        clip = clip[:, :n_in + n_out]
         inputs = clip[:, :n_in]
         outputs = model.predict_on_batch(inputs)  # compiled, inference mode
         for target in model.targets:
@@ -88,7 +90,7 @@ def evaluate_model(model, clips, progress=True):
         if bar is not None:
             bar.update(batch_index + 1, [("sequences", count)])
     if count == 0:
-        raise ValueError("No sequences to evaluate: the clips were empty.")
+        raise InputError("No sequences to evaluate: the clips were empty.")
     results = {"sequences": count}
     pixels = int(np.prod(clip.shape[2:]))
     for (target, predictor, metric), total in sums.items():

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep._validation import InputError
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
@@ -92,7 +94,7 @@ def resolve_precision(precision, flags=None, gpu=_ASK):
         gpu: what ``gpu_computes_float16()`` says; asked when not given.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {list(PRECISIONS)}. "
+        raise InputError(f"`precision` must be one of {list(PRECISIONS)}. "
                          f"Received: precision={precision!r}")
     if precision != "auto":
         return precision

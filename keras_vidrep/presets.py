@@ -28,6 +28,8 @@ import os
 import shutil
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
+
 TABLE_FILE = Path(__file__).with_name("zoo_presets.json")
 WEIGHTS_FILE = "model.weights.h5"
 HOME_ENV = "KERAS_VIDREP_HOME"
@@ -83,7 +85,7 @@ def _download(name, base_url, cache):
             WEIGHTS_FILE, url, cache_dir=str(staging), cache_subdir=".",
             file_hash=expected, hash_algorithm="sha256"))
         if sha256(fetched) != expected:  # get_file checks, and so do we
-            raise ValueError("the file's sha256 does not match the preset "
+            raise InputError("the file's sha256 does not match the preset "
                              "table's")
         target = cache / name
         target.mkdir(parents=True, exist_ok=True)

@@ -61,10 +61,18 @@ def export(model, base_path, version=1, overwrite=False):
     # for an 11 MB model), which the size budget of saved_models/ cannot take.
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
-    module.serve = tf.function(lambda frames: dict(model(frames, training=False)),
-                               input_signature=[frames])
+    def finite(frames):
+        # Checked in the graph, so a server answers with this message.
+        return tf.debugging.assert_all_finite(
+            frames, "Expected finite frames in [0, 1]: the request holds NaN "
+            "or infinite values")
+
+    module.serve = tf.function(
+        lambda frames: dict(model(finite(frames), training=False)),
+        input_signature=[frames])
     module.encode = tf.function(
-        lambda frames: {"representation": encoder(frames, training=False)},
+        lambda frames: {"representation": encoder(finite(frames),
+                                                  training=False)},
         input_signature=[frames])
     folder = Path(base_path) / str(version)
     tf.saved_model.save(module, str(folder), signatures={

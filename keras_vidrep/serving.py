@@ -10,13 +10,15 @@ turn the answers back into numpy arrays.
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
+
 INPUT_NAME = "frames"
 
 
 def _frames(frames):
     frames = np.asarray(frames, dtype=np.float32)
     if frames.ndim != 5:
-        raise ValueError("Expected frames of shape (batch, time, height, width, "
+        raise InputError("Expected frames of shape (batch, time, height, width, "
                          f"channels). Received: frames of shape {frames.shape}")
     return frames
 
@@ -29,7 +31,7 @@ def rest_request(frames, form="instances", signature_name="serving_default"):
     elif form == "inputs":
         body = {"inputs": {INPUT_NAME: frames.tolist()}}
     else:
-        raise ValueError("`form` must be 'instances' or 'inputs'. "
+        raise InputError("`form` must be 'instances' or 'inputs'. "
                          f"Received: form={form!r}")
     body["signature_name"] = signature_name
     return body
@@ -43,14 +45,14 @@ def parse_rest_response(response):
             or the answer holds no predictions.
     """
     if not isinstance(response, dict):
-        raise ValueError("Expected a TF Serving predict answer (a JSON object)."
+        raise InputError("Expected a TF Serving predict answer (a JSON object)."
                          f" Received: {type(response).__name__}")
     if "error" in response:
-        raise ValueError(f"TF Serving answered with an error: "
+        raise InputError(f"TF Serving answered with an error: "
                          f"{response['error']}")
     for key in ("predictions", "outputs"):
         if key in response and response[key] is None:
-            raise ValueError(f"The TF Serving answer's {key!r} is null.")
+            raise InputError(f"The TF Serving answer's {key!r} is null.")
     if "predictions" in response:
         rows = response["predictions"]
         if rows and isinstance(rows[0], dict):
@@ -62,7 +64,7 @@ def parse_rest_response(response):
         if isinstance(outputs, dict):
             return {k: np.asarray(v, np.float32) for k, v in outputs.items()}
         return {"output": np.asarray(outputs, np.float32)}
-    raise ValueError("Expected a TF Serving predict answer with 'predictions' "
+    raise InputError("Expected a TF Serving predict answer with 'predictions' "
                      f"or 'outputs'. Received keys: {sorted(response)}")
 
 

@@ -27,6 +27,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
@@ -184,7 +185,7 @@ def list_models():
 
 def _check_name(name):
     if name not in VARIANTS:
-        raise ValueError(f"Unknown model {name!r}. Valid names: "
+        raise InputError(f"Unknown model {name!r}. Valid names: "
                          f"{', '.join(sorted(VARIANTS))}.")
 
 
@@ -227,7 +228,7 @@ def load(name_or_path, weights="pretrained", compile=True):
     import keras
 
     if weights not in ("pretrained", None):
-        raise ValueError("`weights` must be 'pretrained' or None. "
+        raise InputError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
     path = Path(name_or_path)
     if path.is_dir() and (path / "config.json").is_file():

@@ -1,5 +1,7 @@
 """Bad input gets one clear answer: the API, the CLI, the serving helpers."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -197,6 +199,54 @@ def test_predict_takes_lists_and_refuses_integers_and_non_finite_frames():
         model.predict(frames, verbose=0)
 
 
+def test_predict_checks_the_shape_on_every_call():
+    """After one good call, Keras' traced function would take a clip of too
+    few frames and return predictions of a clip it never saw."""
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    good = np.zeros((2, 2, 32, 32, 1), "float32")
+    model.predict(good, verbose=0)
+    for shape in ((2, 1, 32, 32, 1), (2, 2, 16, 16, 1), (2, 2, 32, 32, 3),
+                  (2, 32, 32, 1)):
+        with pytest.raises(ValueError, match=r"Expected frames of shape "
+                           r"\(batch, >= 2, 32, 32, 1\).*Received: frames "
+                           "of shape " + re.escape(str(shape))):
+            model.predict(np.zeros(shape, "float32"), verbose=0)
+    assert model.predict(good, verbose=0)["future"].shape == good.shape
+
+
+def test_evaluate_refuses_integer_non_finite_and_short_clips():
+    from keras_vidrep.evaluation import evaluate_model
+
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    clips = np.random.default_rng(0).random((2, 4, 32, 32, 1)).astype("float32")
+    assert evaluate_model(model, [clips], progress=False)["sequences"] == 2
+    with pytest.raises(ValueError, match="Received: frames of dtype uint8"):
+        evaluate_model(model, [(clips * 255).astype("uint8")], progress=False)
+    with pytest.raises(ValueError, match="at least 4 frames. Received: "
+                                         r"frames of shape \(2, 3, 32, 32, 1\)"):
+        evaluate_model(model, [clips[:, :3]], progress=False)
+    clips[1, 3, 0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="frames with 1 NaN or infinite"):
+        evaluate_model(model, [clips], progress=False)
+
+
+def test_saved_model_refuses_non_finite_frames(tmp_path):
+    import tensorflow as tf
+
+    from keras_vidrep.saved_model import export
+
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    loaded = tf.saved_model.load(str(export(model, tmp_path / "serve")))
+    frames = np.zeros((1, 2, 32, 32, 1), "float32")
+    for name in ("serving_default", "encode"):
+        loaded.signatures[name](frames=tf.constant(frames))
+    frames[0, 1, 3, 3, 0] = np.nan
+    for name in ("serving_default", "encode"):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match="Expected finite frames"):
+            loaded.signatures[name](frames=tf.constant(frames))
+
+
 def test_malformed_tf_config_is_named(monkeypatch):
     from keras_vidrep.distributed import cluster_role
 
@@ -228,3 +278,24 @@ def test_every_option_is_described_with_its_default():
                     action.default, bool):
                 assert f"default: {action.default}" in text or (
                     "default" in action.help), f"{name} {action.dest}"
+
+
+def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
+    """Only bad input (InputError, the file system's OSError) is one line:
+    a ValueError from a bug of ours propagates with its traceback."""
+    import keras_vidrep.models
+    from keras_vidrep._validation import InputError
+
+    def fails_with(error):
+        def describe(name):
+            raise error
+        return describe
+
+    monkeypatch.setattr(keras_vidrep.models, "describe",
+                        fails_with(InputError("bad name")))
+    assert cli.main(["list"]) == 2
+    assert capsys.readouterr().err.strip() == "keras-vidrep: error: bad name"
+    monkeypatch.setattr(keras_vidrep.models, "describe",
+                        fails_with(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["list"])

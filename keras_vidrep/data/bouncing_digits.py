@@ -34,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.data.mnist import load_mnist_digits
 
@@ -179,7 +180,7 @@ def _as_digits_and_labels(digits):
         images, labels = digits, None
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             "`digits` must be an array of digit images (N, height, width) or "
             "an (images, labels) pair as returned by load_mnist_digits. "
             f"Received: digits of shape {images.shape}"
@@ -188,7 +189,7 @@ def _as_digits_and_labels(digits):
         labels = np.full((images.shape[0],), -1, np.int64)
     labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (images.shape[0],):
-        raise ValueError(
+        raise InputError(
             f"`digits` labels must have shape ({images.shape[0]},). "
             f"Received: labels of shape {labels.shape}"
         )
@@ -277,17 +278,17 @@ def _checked(digits, batch_size, num_frames, frame_size, num_digits,
                     frame_size=frame_size, num_digits=num_digits)
     height, width = images.shape[1:]
     if height >= frame_size or width >= frame_size:
-        raise ValueError(
+        raise InputError(
             f"Digits of size {height}x{width} do not fit in a frame of "
             f"frame_size={frame_size}: expected frame_size > {max(height, width)}.")
     if not step_length > 0:
-        raise ValueError(
+        raise InputError(
             f"`step_length` must be positive. Received: step_length={step_length!r}")
     if bounce not in BOUNCE_RULES:
-        raise ValueError(f"`bounce` must be one of {sorted(BOUNCE_RULES)}. "
+        raise InputError(f"`bounce` must be one of {sorted(BOUNCE_RULES)}. "
                          f"Received: bounce={bounce!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
+        raise InputError(f"`seed` must be an integer. Received: seed={seed!r}")
     settings = dict(num_frames=num_frames, frame_size=frame_size,
                     step_length=step_length, bounce=bounce, with_info=with_info)
     return images, labels, settings

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
+
 MNIST_ENV = "KERAS_VIDREP_MNIST"
 SPLITS = ("train", "test")
 # With only the MNIST *test* files (the offline copy our machines carry), the
@@ -32,18 +34,18 @@ def read_idx(path, ndim):
         with opener(path, "rb") as f:
             raw = f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise ValueError(f"{path} is damaged: cannot decompress it "
+        raise InputError(f"{path} is damaged: cannot decompress it "
                          f"({type(error).__name__}: {error}).") from error
     magic = int.from_bytes(raw[:4], "big")
     if magic != _IDX_MAGIC[ndim]:
-        raise ValueError(
+        raise InputError(
             f"{path} is not an MNIST IDX file with {ndim} dimension(s): "
             f"expected magic number {_IDX_MAGIC[ndim]}, received {magic}."
         )
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
-        raise ValueError(
+        raise InputError(
             f"{path} is truncated: its header announces {dims} values, "
             f"received {data.size}."
         )
@@ -79,7 +81,7 @@ def _load_idx_folder(folder, split):
 
 def _checked_pair(images, labels, where):
     if images.ndim != 3 or labels.shape != (images.shape[0],):
-        raise ValueError(
+        raise InputError(
             f"{where}: expected images (N, 28, 28) and N labels. Received: "
             f"images of shape {images.shape}, labels of shape {labels.shape}.")
     return images, labels.astype(np.int64)
@@ -88,13 +90,13 @@ def _checked_pair(images, labels, where):
 def _load_npz(path, split):
     if not zipfile.is_zipfile(path):
         # np.load would take anything else for a pickle and say so.
-        raise ValueError(f"{path} is not a readable mnist.npz: not a zip "
+        raise InputError(f"{path} is not a readable mnist.npz: not a zip "
                          "archive (an .npz is one).")
     try:
         with np.load(path, allow_pickle=False) as data:
             return _checked_pair(data[f"x_{split}"], data[f"y_{split}"], path)
     except (OSError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(
+        raise InputError(
             f"{path} is not a readable mnist.npz (expected arrays x_train, "
             f"y_train, x_test, y_test): {type(error).__name__}: "
             f"{error}") from error
@@ -163,7 +165,7 @@ def load_mnist_digits(split="train", source=None, download=True):
         MNISTNotFoundError: nothing found; the message lists where it looked.
     """
     if split not in SPLITS:
-        raise ValueError(
+        raise InputError(
             f"`split` must be one of {SPLITS}. Received: split={split!r}")
     looked = []
     explicit = [("source argument", source),

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
+
 MOVING_MNIST_ENV = "KERAS_VIDREP_MOVING_MNIST"
 MOVING_MNIST_FILE = "mnist_test_seq.npy"
 
@@ -18,7 +20,7 @@ def _from_npy(path, num_sequences):
     # sequences asked for are converted.
     raw = np.load(path, mmap_mode="r")
     if raw.ndim != 4 or raw.dtype != np.uint8 or raw.shape[2:] != (64, 64):
-        raise ValueError(
+        raise InputError(
             f"{path} is not the Moving MNIST test set: expected a uint8 array "
             "of shape (frames, sequences, 64, 64) (time-major, e.g. "
             f"(20, 10000, 64, 64)). Received: dtype={raw.dtype}, "

@@ -1,5 +1,7 @@
 """tf.data assembly for training: clips to ``(inputs, targets)`` pairs."""
 
+from keras_vidrep._validation import InputError
+
 
 def training_pairs(model, dataset):
     """Maps a ``tf.data`` dataset of clips to ``(clip, targets)`` for
@@ -20,7 +22,7 @@ def training_pairs(model, dataset):
     length = frames_spec.shape[1]
     if frames_spec.shape.rank != 5 or (length is not None
                                        and length < clip_frames):
-        raise ValueError(
+        raise InputError(
             f"training_pairs needs clips of shape (batch, >= {clip_frames}, "
             f"H, W, C) ({model.input_frames} input + {model.future_frames} "
             f"future frames). Received: element shape {frames_spec.shape}")

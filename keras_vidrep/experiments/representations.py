@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.provenance import machine_description
 
 NAME = "representations"
@@ -146,7 +147,7 @@ BUDGETS = {b.name: b for b in (
 )}
 
 
-class ProbeExperimentError(ValueError):
+class ProbeExperimentError(InputError):
     """The experiment cannot run as asked."""
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.experiments.definitions import EXPERIMENTS
 from keras_vidrep.experiments.definitions import rows_of
 from keras_vidrep.provenance import machine_description
@@ -32,7 +33,7 @@ from keras_vidrep.provenance import machine_description
 EVALUATION_SEED = 1234
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError):
     """An experiment cannot run as asked."""
 
 

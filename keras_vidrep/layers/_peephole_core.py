@@ -11,6 +11,7 @@ timestep in one operation before the recurrence.
 import keras
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.layers._fused_recurrence import fused_recurrence
 from keras_vidrep.layers._fused_recurrence import supports_fused_gradient
 from keras_vidrep.layers._keras_internals import DropoutRNNCell
@@ -27,7 +28,7 @@ def _positive_int(value, name, cls_name):
 
 def _rate(value, name, cls_name):
     if not 0.0 <= float(value) < 1.0:
-        raise ValueError(
+        raise InputError(
             f"`{name}` of {cls_name} must be in [0, 1). Received: {name}={value!r}"
         )
     return float(value)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.layers._peephole_core import GATE_COUNT
 from keras_vidrep.layers._peephole_core import FastPeepholeRNN
 from keras_vidrep.layers._peephole_core import PeepholeCellBase
@@ -31,7 +32,7 @@ def _normalize_kernel_size(kernel_size, cls_name):
     if (len(size) != 2
             or not all(isinstance(k, int) and not isinstance(k, bool) for k in size)
             or not all(k > 0 and k % 2 == 1 for k in size)):
-        raise ValueError(
+        raise InputError(
             f"`kernel_size` of {cls_name} must be a positive odd integer or a "
             "tuple of two of them (with 'same' padding an even kernel shifts "
             "the state by half a pixel at every step). "
@@ -129,7 +130,7 @@ class ConvLSTMCell(PeepholeCellBase):
 
     def _build_kernels(self, input_shape):
         if len(input_shape) != 4 or None in input_shape[1:]:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} expects inputs of shape "
                 "(batch, height, width, channels) with known height, width "
                 f"and channels. Received: input_shape={input_shape}"
@@ -174,7 +175,7 @@ class ConvLSTMCell(PeepholeCellBase):
 
     def get_initial_state(self, batch_size=None):
         if self.spatial_shape is None:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} must be built (it needs the frame size) "
                 "before it can make an initial state."
             )

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.layers._peephole_core import GATE_COUNT
 from keras_vidrep.layers._peephole_core import FastPeepholeRNN
 from keras_vidrep.layers._peephole_core import PeepholeCellBase
@@ -95,7 +96,7 @@ class PeepholeLSTMCell(PeepholeCellBase):
 
     def _build_kernels(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} expects inputs of shape "
                 "(batch, features) with a known number of features. "
                 f"Received: input_shape={input_shape}"

@@ -9,6 +9,8 @@ a frame is cut into ``p x p`` patches stacked on the channel axis,
 
 from keras import ops
 
+from keras_vidrep._validation import InputError
+
 
 class FlattenCodec:
     def __init__(self, frame_shape, patch_size=None):
@@ -31,7 +33,7 @@ class PatchCodec:
         self.patch_size = patch_size
         height, width, channels = self.frame_shape
         if height % patch_size or width % patch_size:
-            raise ValueError(
+            raise InputError(
                 f"The frame size must be a multiple of patch_size. Received: "
                 f"frame shape {self.frame_shape}, patch_size={patch_size}")
         self.feature_shape = (height // patch_size, width // patch_size,

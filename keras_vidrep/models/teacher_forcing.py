@@ -34,6 +34,8 @@ import numbers
 
 from keras import ops
 
+from keras_vidrep._validation import InputError
+
 
 def _constant(step, probability):
     return ops.full_like(step, probability)
@@ -98,14 +100,14 @@ class TeacherForcing:
 
     def __init__(self, schedule="constant", **parameters):
         if schedule not in SCHEDULES:
-            raise ValueError(f"`schedule` must be one of {sorted(SCHEDULES)}. "
+            raise InputError(f"`schedule` must be one of {sorted(SCHEDULES)}. "
                              f"Received: schedule={schedule!r}")
         spec = SCHEDULES[schedule]
         missing = [n for n in spec.required if n not in parameters]
         unknown = sorted(set(parameters) - set(spec.required)
                          - set(spec.optional))
         if missing or unknown:
-            raise ValueError(
+            raise InputError(
                 f"The {schedule!r} teacher-forcing schedule takes "
                 f"{list(spec.required)} and optionally {list(spec.optional)}. "
                 f"Received: {parameters}")
@@ -113,7 +115,7 @@ class TeacherForcing:
             test, wording = spec.ranges[name]
             if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                     or not test(value)):
-                raise ValueError(f"`{name}` of the {schedule!r} schedule must "
+                raise InputError(f"`{name}` of the {schedule!r} schedule must "
                                  f"be {wording}. Received: {name}={value!r}")
         self.schedule = schedule
         self.parameters = {k: float(v) for k, v in parameters.items()}
@@ -131,7 +133,7 @@ class TeacherForcing:
         if isinstance(value, dict):
             config = dict(value)
             return cls(config.pop("schedule", "constant"), **config)
-        raise ValueError(
+        raise InputError(
             "`teacher_forcing` must be a boolean, a probability, a "
             "TeacherForcing or its config dict such as {'schedule': 'linear', "
             f"'decay_steps': 3000}}. Received: teacher_forcing={value!r}")

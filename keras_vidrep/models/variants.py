@@ -5,6 +5,7 @@ import itertools
 
 import keras
 
+from keras_vidrep._validation import InputError
 from keras_vidrep.models.losses import LOSSES
 from keras_vidrep.models.losses import default_metrics
 from keras_vidrep.models.video_seq2seq import CELL_TYPES
@@ -58,17 +59,17 @@ def build_model(name, /, **overrides):
         ValueError: unknown name (the message lists the valid ones).
     """
     if name not in VARIANTS:
-        raise ValueError(f"Unknown model {name!r}. Valid names: "
+        raise InputError(f"Unknown model {name!r}. Valid names: "
                          f"{', '.join(sorted(VARIANTS))}.")
     clashing = set(overrides) & set(VARIANTS[name])
     if clashing:
-        raise ValueError(
+        raise InputError(
             f"{sorted(clashing)} is fixed by the name {name!r}; choose another "
             f"name instead. Received: {dict((k, overrides[k]) for k in clashing)}")
     unknown = sorted(set(overrides) - set(VARIANTS[name])
                      - set(settable_arguments()))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"Unknown model argument(s) {unknown} for {name!r}. Valid "
             f"arguments: {', '.join(settable_arguments())}. Received: "
             f"{dict((k, overrides[k]) for k in unknown)}")
@@ -97,7 +98,7 @@ def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
         **compile_kwargs: passed to ``model.compile`` (``jit_compile``, ...).
     """
     if loss not in LOSSES:
-        raise ValueError(f"`loss` must be one of {sorted(LOSSES)}. "
+        raise InputError(f"`loss` must be one of {sorted(LOSSES)}. "
                          f"Received: loss={loss!r}")
     if isinstance(optimizer, str):
         optimizer = keras.optimizers.get(

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
@@ -119,7 +120,7 @@ class ClipInput(keras.layers.Layer):
                           for got, want in zip(shape[2:], self.frame_shape))
         if (len(shape) != 5 or wrong_frame
                 or (shape[1] is not None and shape[1] < self.input_frames)):
-            raise ValueError(
+            raise InputError(
                 f"Expected frames of shape {expected}: batch, at least "
                 f"{self.input_frames} frames, then height, width, channels. "
                 f"Received: frames of shape {shape}")
@@ -380,7 +381,7 @@ class FrameDecoder(keras.layers.Layer):
 
 def _check_choice(value, name, choices):
     if value not in choices:
-        raise ValueError(f"`{name}` must be one of {sorted(choices)}. "
+        raise InputError(f"`{name}` must be one of {sorted(choices)}. "
                          f"Received: {name}={value!r}")
 
 
@@ -447,7 +448,7 @@ class VideoSeq2Seq(keras.Model):
         hidden_sizes = tuple(hidden_sizes) if isinstance(
             hidden_sizes, (list, tuple)) else (hidden_sizes,)
         if not hidden_sizes:
-            raise ValueError("`hidden_sizes` needs at least one layer. "
+            raise InputError("`hidden_sizes` needs at least one layer. "
                              f"Received: hidden_sizes={hidden_sizes!r}")
         check_positive_ints(frame_size=frame_size, channels=channels,
                         input_frames=input_frames, future_frames=future_frames,
@@ -523,26 +524,49 @@ class VideoSeq2Seq(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
-    def predict(self, x, *args, **kwargs):
-        """``keras.Model.predict`` of frames in [0, 1].
+    def check_frames(self, x, min_frames=None):
+        """Refuses what the model cannot read, with the reason: frames that
+        are not floats in [0, 1] (e.g. uint8 0-255: divide by 255), NaN or
+        infinite values, or a shape other than (batch, >= ``min_frames``
+        (default ``input_frames``), height, width, channels).
 
-        Nested lists are taken as arrays; integer frames (e.g. uint8 0-255)
-        and frames with NaN or infinite values are refused with the reason;
-        an empty batch gives empty outputs (Keras' loop would have no batch
-        to run).
+        Returns:
+            ``x``, as a float array where it was a nested list.
         """
         if isinstance(x, (list, tuple)):
             x = np.asarray(x, dtype="float32")
-        if isinstance(x, np.ndarray):
-            if not np.issubdtype(x.dtype, np.floating):
-                raise ValueError(
-                    "Expected float frames in [0, 1] (divide uint8 frames by "
-                    f"255). Received: frames of dtype {x.dtype}")
-            if not np.isfinite(x).all():
-                raise ValueError(
-                    "Expected finite frames. Received: frames with "
-                    f"{np.size(x) - np.isfinite(x).sum()} NaN or infinite "
-                    "values")
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            return x  # a dataset or generator: checked as it is traced
+        dtype = np.dtype(keras.backend.standardize_dtype(x.dtype))
+        if not np.issubdtype(dtype, np.floating):
+            raise InputError(
+                "Expected float frames in [0, 1] (divide uint8 frames by "
+                f"255). Received: frames of dtype {dtype}")
+        clip_input = self.get_layer("clip_input")
+        clip_input._check(tuple(x.shape))
+        needed = min_frames or self.input_frames
+        if len(x.shape) == 5 and x.shape[1] is not None and x.shape[1] < needed:
+            raise InputError(
+                f"Expected clips of at least {needed} frames. Received: "
+                f"frames of shape {tuple(x.shape)}")
+        values = ops.convert_to_numpy(x)
+        if not np.isfinite(values).all():
+            raise InputError(
+                "Expected finite frames. Received: frames with "
+                f"{values.size - np.isfinite(values).sum()} NaN or infinite "
+                "values")
+        return x
+
+    def predict(self, x, *args, **kwargs):
+        """``keras.Model.predict`` of frames in [0, 1].
+
+        Arrays and tensors are checked on every call (``check_frames``):
+        integer frames (e.g. uint8 0-255), NaN or infinite values and wrong
+        shapes are refused with the reason; nested lists are taken as
+        arrays; an empty batch gives empty outputs (Keras' loop would have
+        no batch to run).
+        """
+        x = self.check_frames(x)
         if getattr(x, "shape", None) is not None and len(x.shape) and x.shape[0] == 0:
             return keras.tree.map_structure(ops.convert_to_numpy,
                                             self(x, training=False))

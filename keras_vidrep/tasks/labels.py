@@ -27,6 +27,8 @@ from typing import Tuple
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
+
 # Sector k is centred on 45*k degrees counter-clockwise from "right".
 DIRECTIONS = ("right", "up-right", "up", "up-left", "left", "down-left",
               "down", "down-right")
@@ -46,7 +48,7 @@ def direction_sectors(positions, frame=-1):
     """
     positions = np.asarray(positions, dtype=np.int64)
     if positions.ndim != 4 or positions.shape[-1] != 2 or positions.shape[1] < 2:
-        raise ValueError(
+        raise InputError(
             "`positions` must have shape (batch, num_frames >= 2, num_digits, "
             f"2). Received: positions of shape {positions.shape}")
     frame = frame % positions.shape[1]
@@ -109,7 +111,7 @@ TASKS = {
 
 def get_task(name):
     if name not in TASKS:
-        raise ValueError(f"Unknown task {name!r}. Valid tasks: "
+        raise InputError(f"Unknown task {name!r}. Valid tasks: "
                          f"{', '.join(sorted(TASKS))}.")
     return TASKS[name]
 

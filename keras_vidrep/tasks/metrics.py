@@ -10,12 +10,14 @@ threshold.
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
+
 
 def _checked(scores, targets):
     scores = np.asarray(scores, dtype=np.float64)
     targets = np.asarray(targets) > 0.5
     if scores.shape != targets.shape or scores.ndim != 2:
-        raise ValueError(
+        raise InputError(
             "`scores` and `targets` must both have shape (clips, classes). "
             f"Received: scores of shape {scores.shape}, targets of shape "
             f"{targets.shape}")

@@ -32,6 +32,7 @@ import time
 import keras
 import numpy as np
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.tasks.labels import TASKS
 from keras_vidrep.tasks.labels import get_task
@@ -83,7 +84,7 @@ HEADS = {"linear": _linear_head, "mlp": _mlp_head}
 
 def _choice(value, name, valid):
     if value not in valid:
-        raise ValueError(f"`{name}` must be one of {sorted(valid)}. "
+        raise InputError(f"`{name}` must be one of {sorted(valid)}. "
                          f"Received: {name}={value!r}")
     return valid[value]
 
@@ -113,7 +114,7 @@ def resolve_encoder(source):
         return source.encoder(), shape
     if isinstance(source, keras.Model):
         return source, (10, 64, 64, 1)
-    raise ValueError(
+    raise InputError(
         "Expected an encoder: a zoo name, a model path, a VideoSeq2Seq model "
         f"or the model of `model.encoder()`. Received: {source!r}")
 
@@ -188,7 +189,7 @@ def fit(model, x, y, *, steps, batch_size, learning_rate, seed=0, verbose=0):
                        seed=seed)
     model.compile(keras.optimizers.Adam(learning_rate),
                   keras.losses.BinaryCrossentropy(from_logits=True))
-    return model.fit(batches, epochs=1, verbose=verbose)
+    return model.fit(batches, epochs=1, shuffle=False, verbose=verbose)
 
 
 @dataclasses.dataclass
@@ -270,7 +271,7 @@ def run_probes(source, data, *, protocol="frozen", tasks=tuple(TASKS),
     check_positive_ints(**{f"label_counts[{i}]": n
                            for i, n in enumerate(label_counts)})
     if max(label_counts) > len(data.frames):
-        raise ValueError(
+        raise InputError(
             f"Asked for {max(label_counts)} labelled clips but the data has "
             f"{len(data.frames)}. Received: label_counts={list(label_counts)}")
     trains = protocol.trains_encoder
