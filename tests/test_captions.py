@@ -1,0 +1,193 @@
+"""Video to text: the caption grammar, tokens, captioned batches, and the
+S2VT model's training call, greedy and beam-search decoding."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vidrep.captions import CaptionBatches
+from keras_vidrep.captions import caption
+from keras_vidrep.captions import clip_captions
+from keras_vidrep.captions import decode
+from keras_vidrep.captions import digit_path
+from keras_vidrep.captions import id_to_word
+from keras_vidrep.captions import make_tokenizer
+from keras_vidrep.captions import max_words
+from keras_vidrep.captions import parse_caption
+from keras_vidrep.captions import vocabulary
+from keras_vidrep.captions import with_markers
+from keras_vidrep.data.bouncing_digits import make_batch
+from keras_vidrep.models.captioner import S2VTCaptioner
+
+agnostic = pytest.mark.backend_agnostic
+
+
+def _hand_made_clip():
+    """A 3 flying down-right with no bounce; a 7 that moves down, hits the
+    bottom wall on its second step (clamp-and-flip), then flies up."""
+    images = np.zeros((2, 28, 28), np.uint8)
+    info = make_batch(images, np.array([3, 7]), np.array([[0, 1]], np.int32),
+                      np.array([[[0.1, 0.1], [0.85, 0.5]]], np.float32),
+                      np.array([[math.pi / 4, math.pi / 2]], np.float32),
+                      num_frames=10, frame_size=64, step_length=0.1,
+                      with_info=True)
+    return {k: keras.ops.convert_to_numpy(v) for k, v in info.items()}
+
+
+@agnostic
+def test_captions_of_a_hand_checked_clip():
+    info = _hand_made_clip()
+    captions, references = clip_captions(info["labels"], info["positions"],
+                                         seed=0)
+    expected = {"the three moves down and to the right and the seven moves "
+                "down then up",
+                "a seven is moving down then up while a three is moving down "
+                "and to the right",
+                "the three goes down and to the right , the seven goes down "
+                "then up"}
+    assert expected <= set(references[0]) and len(set(references[0])) == 6
+    assert captions[0] in references[0]
+    assert parse_caption(captions[0])[0] in ((3, 7), (7, 3))
+
+
+@agnostic
+def test_grammar_words_and_special_cases():
+    assert caption((8, 1), ("up", "left"), 1) == (
+        "an eight is moving up while a one is moving left")
+    assert caption((5, 5), (digit_path(0, 4), digit_path(6, 6)), 0) == (
+        "one five moves right then left and the other five moves down")
+    assert parse_caption(caption((5, 5), ("up", "down"), 2)) == (
+        (5, 5), ("up", "down"))
+    assert parse_caption("the three moves up and") is None
+    assert parse_caption("the cat moves up and the dog moves down") is None
+    words = vocabulary()
+    assert len(words) == len(set(words)) and {"an", ",", "then"} <= set(words)
+    assert max_words() == 31
+
+
+@agnostic
+def test_captions_are_deterministic_per_seed_and_clip():
+    labels = np.array([[1, 2], [3, 4], [5, 6], [7, 8]])
+    positions = np.cumsum(np.ones((4, 10, 2, 2), np.int64) * 3, axis=1)
+    first, _ = clip_captions(labels, positions, seed=3)
+    again, _ = clip_captions(labels[2:], positions[2:], seed=3, first_index=2)
+    assert first[2:] == again  # a clip's caption does not depend on its batch
+    others = [clip_captions(labels, positions, seed=s)[0] for s in range(8)]
+    assert len({tuple(c) for c in others}) > 1  # the template is drawn
+
+
+def test_tokens_round_trip():
+    tokenizer = make_tokenizer()
+    words = id_to_word(tokenizer)
+    assert list(words[:4]) == ["", "[UNK]", "<start>", "<end>"]
+    texts = ["the three moves up and the seven moves down",
+             "an eight is moving left then right while a one is moving up"]
+    ids = keras.ops.convert_to_numpy(tokenizer(with_markers(texts)))
+    assert ids.shape == (2, max_words() + 2) and (ids != 1).all()  # no OOV
+    assert decode(ids, words) == texts
+
+
+def test_caption_batches_feed_teacher_forcing(mnist_dir):
+    from keras_vidrep.data import load_mnist_digits
+
+    batches = CaptionBatches(load_mnist_digits("test", source=mnist_dir),
+                             batch_size=3, num_batches=2, seed=0)
+    inputs, targets = batches[1]
+    assert inputs["frames"].shape == (3, 10, 64, 64, 1)
+    assert inputs["words"].shape == targets.shape == (3, max_words() + 1)
+    np.testing.assert_array_equal(inputs["words"][:, 1:], targets[:, :-1])
+    assert (inputs["words"][:, 0] == 2).all()  # <start>
+    words = id_to_word(batches.tokenizer)
+    _, captions, references = batches.captioned(1)
+    assert decode(targets, words) == captions
+    assert all(c in r for c, r in zip(captions, references))
+
+
+class _FixedLogits(S2VTCaptioner):
+    """Logits that depend only on the previous word: a fixed table."""
+
+    table = None
+
+    def _read_clip(self, frames):
+        batch = keras.ops.shape(frames)[0]
+        zeros = keras.ops.zeros((batch, 1))
+        return [zeros, zeros], [zeros, zeros], 1
+
+    def _next_logits(self, previous, reader, writer, feature_size):
+        return keras.ops.take(self.table, previous, axis=0), reader, writer
+
+
+def _fixed(table):
+    model = _FixedLogits(vocabulary_size=len(table), max_length=5)
+    model.table = keras.ops.convert_to_tensor(np.log(np.asarray(table)))
+    return model
+
+
+# Words 0 pad, 1 unused, 2 <start>, 3 <end>, 4 "a", 5 "b".
+_TABLE = np.full((6, 6), 1e-6)
+_TABLE[2, 4], _TABLE[2, 5] = 0.5, 0.4     # start: a (0.5) or b (0.4)
+_TABLE[4, 4], _TABLE[4, 5], _TABLE[4, 3] = 0.36, 0.34, 0.3  # after a: unsure
+_TABLE[5, 3] = 0.99                       # after b: end, surely
+_TABLE[3, 3] = 1.0
+
+
+@agnostic
+def test_greedy_decoding_follows_the_fixed_logits():
+    frames = np.zeros((2, 3, 8, 8, 1), "float32")
+    ids = keras.ops.convert_to_numpy(_fixed(_TABLE).generate(frames))
+    # start -> a -> a -> a ... never ends.
+    assert ids.tolist() == [[4, 4, 4, 4, 4]] * 2
+    table = _TABLE.copy()
+    table[4, 3] = 0.5  # now a ends: a, <end>, then padding
+    ids = keras.ops.convert_to_numpy(_fixed(table).generate(frames))
+    assert ids.tolist() == [[4, 3, 0, 0, 0]] * 2
+
+
+@agnostic
+def test_beam_search_finds_what_greedy_misses_and_beam_one_is_greedy():
+    frames = np.zeros((1, 3, 8, 8, 1), "float32")
+    model = _fixed(_TABLE)
+    # "b <end>" (0.4 x 0.99) beats every continuation of "a" (at most 0.5 x
+    # 0.36 x ...): beam search finds it, greedy cannot.
+    beam = keras.ops.convert_to_numpy(model.generate(frames, beam_size=2))
+    assert beam.tolist() == [[5, 3, 0, 0, 0]]
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model._beam_search(frames, 5, 1)),
+        keras.ops.convert_to_numpy(model.generate(frames)))
+
+
+@agnostic
+@pytest.mark.parametrize("stream", ["appearance", "motion", "fused"])
+def test_s2vt_trains_and_beam_one_equals_greedy(stream):
+    keras.utils.set_random_seed(0)
+    model = S2VTCaptioner(vocabulary_size=12, max_length=6, units=8,
+                          embedding_size=4, features=4, stream=stream,
+                          reverse_frames=stream == "motion")
+    rng = np.random.default_rng(0)
+    frames = rng.random((4, 3, 16, 16, 1)).astype("float32")
+    words = rng.integers(2, 12, (4, 6))
+    assert model({"frames": frames, "words": words}).shape == (4, 6, 12)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=0))
+    history = model.fit({"frames": frames, "words": words}, words, epochs=3,
+                        verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    greedy = keras.ops.convert_to_numpy(model.generate(frames))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model._beam_search(frames, 6, 1)), greedy)
+    assert keras.ops.convert_to_numpy(
+        model.generate(frames, beam_size=3)).shape == (4, 6)
+    clone = S2VTCaptioner.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+
+
+def test_captioner_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="stream='optical'"):
+        S2VTCaptioner(10, 5, stream="optical")
+    with pytest.raises(ValueError, match="Received: max_length=0"):
+        S2VTCaptioner(10, 0)
+    model = S2VTCaptioner(10, 5, units=4, embedding_size=2, features=2)
+    with pytest.raises(ValueError, match="Received: frames of shape"):
+        model.generate(np.zeros((2, 8, 8, 1), "float32"))
