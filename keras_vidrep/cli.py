@@ -2,7 +2,7 @@
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
 ``card``, ``models-config``, ``presets``, ``experiment``, ``probe``,
-``demo``. A model is named by a zoo name (its pretrained weights in
+``train-captioner``, ``caption``, ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr; any other
 exception is a bug of ours and keeps its traceback (exit status 1).
@@ -251,6 +251,36 @@ def cmd_probe(args):
     print(f"{'chance':<12} {chance(args.task, data):>9.3f}")
 
 
+def cmd_train_captioner(args):
+    from keras_vidrep.captions.training import train_captioner
+
+    train_captioner(args.out, steps=args.steps, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, seed=args.seed,
+                    source=args.digits, stream=args.stream,
+                    reverse_frames=args.reverse_frames, units=args.units)
+    print(f"wrote {Path(args.out) / 'model.keras'}")
+
+
+def cmd_caption(args):
+    from keras_vidrep.captions.training import caption_strip
+    from keras_vidrep.captions.training import evaluate_captioner
+    from keras_vidrep.captions.training import generate_captions
+    from keras_vidrep.captions.training import held_out_clips
+    from keras_vidrep.captions.training import load_captioner
+
+    model = load_captioner(args.model)
+    frames, references = held_out_clips(args.clips, source=args.digits)
+    generated = generate_captions(model, frames, beam_size=args.beam_size)
+    for text, refs in zip(generated, references):
+        print(f"model: {text}\ntruth: {refs[0]}\n")
+    print(f"wrote {caption_strip(frames, generated, references, args.out)}")
+    if args.evaluate:
+        scores = evaluate_captioner(model, clips=args.evaluate,
+                                    beam_size=args.beam_size,
+                                    source=args.digits)
+        print(json.dumps(scores, indent=1))
+
+
 class _DefaultsHelp(argparse.HelpFormatter):
     """Adds '(default: X)' to an option's help where X says something."""
 
@@ -448,6 +478,45 @@ def build_parser():
     probe.add_argument("--batch-size", type=_positive,
                        help="clips per step (default 32 frozen, 8 trained)")
     probe.set_defaults(run=cmd_probe)
+
+    captioner = _add_command(
+        commands, "train-captioner", parents=[data],
+        help="train an S2VT captioner on captioned clips of the train digits")
+    captioner.add_argument("--steps", type=_positive, default=3000,
+                           help="training steps (new clips each step)")
+    captioner.add_argument("--batch-size", type=_positive, default=32,
+                           help="clips per step")
+    captioner.add_argument("--learning-rate", type=float, default=1e-3,
+                           help="Adam learning rate")
+    captioner.add_argument("--stream", default="fused",
+                           choices=["appearance", "motion", "fused"],
+                           help="frame features: the frames, their "
+                           "differences, or both")
+    captioner.add_argument("--reverse-frames", action="store_true",
+                           help="read the frames last to first")
+    captioner.add_argument("--units", type=_positive, default=256,
+                           help="units of each of the two LSTM layers")
+    captioner.add_argument("--seed", type=int, default=0,
+                           help="clips, captions and initial weights")
+    captioner.add_argument("--out", default="runs/captioner",
+                           help="output folder")
+    captioner.set_defaults(run=cmd_train_captioner)
+
+    caption = _add_command(
+        commands, "caption", parents=[data],
+        help="caption held-out clips of the test digits and draw them")
+    caption.add_argument("model", help="a captioner's .keras file or the "
+                         "folder train-captioner wrote")
+    caption.add_argument("--clips", type=_positive, default=4,
+                         help="clips to caption and draw")
+    caption.add_argument("--beam-size", type=_positive, default=1,
+                         help="1: greedy decoding; more: beam search")
+    caption.add_argument("--out", default="caption.png",
+                         help="the strip (PNG)")
+    caption.add_argument("--evaluate", type=_positive, metavar="CLIPS",
+                         help="also score this many held-out clips (BLEU-4, "
+                         "exact match, digit and path accuracy)")
+    caption.set_defaults(run=cmd_caption)
 
     demo = _add_command(commands, "demo", parents=[data],
                                help="train, evaluate and draw composite_conv")

@@ -9,13 +9,29 @@ signatures that need no Python code of ours:
   models run their autoregressive inference.
 - ``encode``: input ``frames``; output ``representation`` (batch, size), the
   encoder's final states.
+
+``export_captioner`` writes an ``S2VTCaptioner`` with a signature
+``caption``: ``frames`` in, the caption as a ``tf.string`` out.
 """
 
 from pathlib import Path
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 
 MODELS_CONFIG = "models.config"
+
+
+def _version_folder(base_path, version, overwrite):
+    """``base_path/version``, refused if it exists and ``overwrite`` is
+    false (a server may be serving it)."""
+    check_positive_ints(version=version)
+    folder = Path(base_path) / str(version)
+    if folder.exists() and not overwrite:
+        raise FileExistsError(
+            f"{folder} exists already; choose another version (TF Serving "
+            "serves the highest) or pass overwrite=True (--overwrite).")
+    return folder
 
 
 def export(model, base_path, version=1, overwrite=False):
@@ -46,12 +62,7 @@ def export(model, base_path, version=1, overwrite=False):
     """
     import tensorflow as tf
 
-    check_positive_ints(version=version)
-    if (Path(base_path) / str(version)).exists() and not overwrite:
-        raise FileExistsError(
-            f"{Path(base_path) / str(version)} exists already; choose another "
-            "version (TF Serving serves the highest) or pass overwrite=True "
-            "(--overwrite).")
+    folder = _version_folder(base_path, version, overwrite)
     frames = tf.TensorSpec(
         (None, model.input_frames, model.frame_size, model.frame_size,
          model.channels), tf.float32, name="frames")
@@ -74,10 +85,80 @@ def export(model, base_path, version=1, overwrite=False):
         lambda frames: {"representation": encoder(finite(frames),
                                                   training=False)},
         input_signature=[frames])
-    folder = Path(base_path) / str(version)
     tf.saved_model.save(module, str(folder), signatures={
         "serving_default": module.serve.get_concrete_function(),
         "encode": module.encode.get_concrete_function()})
+    return folder
+
+
+def captions_of_ids(ids, words):
+    """The graph version of ``keras_vidrep.captions.decode``: a ``tf.string``
+    per row of ``ids`` (batch, steps), its words up to the first ``<end>``,
+    without ``<start>`` or padding. ``words``: a string tensor, id -> word.
+    """
+    import tensorflow as tf
+
+    from keras_vidrep.captions.tokens import END_ID
+    from keras_vidrep.captions.tokens import PAD_ID
+    from keras_vidrep.captions.tokens import START_ID
+
+    ids = tf.convert_to_tensor(ids)
+    ended = tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1) > 0
+    kept = ~ended & (ids != PAD_ID) & (ids != START_ID)
+    tokens = tf.ragged.boolean_mask(tf.gather(words, ids), kept)
+    return tf.strings.reduce_join(tokens, axis=1, separator=" ")
+
+
+def export_captioner(model, base_path, vocabulary, *, num_frames=10,
+                     frame_size=64, channels=1, beam_size=1, version=1,
+                     overwrite=False):
+    """Writes a servable SavedModel of an ``S2VTCaptioner``.
+
+    Its signature ``caption`` takes ``frames`` (float32, (batch,
+    ``num_frames``, ``frame_size``, ``frame_size``, ``channels``)) and
+    returns ``caption``, a ``tf.string`` per clip: decoding (greedy, or beam
+    search with ``beam_size``) and the vocabulary are inside the graph, so a
+    server needs nothing of ours.
+
+    Args:
+        model: an ``S2VTCaptioner``.
+        base_path: the model's folder as TF Serving watches it.
+        vocabulary: id -> word (``keras_vidrep.captions.id_to_word``).
+        num_frames, frame_size, channels: the clips it captions.
+        beam_size: 1 for greedy decoding.
+        version, overwrite: as in ``export``.
+
+    Returns:
+        The folder written.
+    """
+    import tensorflow as tf
+
+    check_positive_ints(num_frames=num_frames, frame_size=frame_size,
+                        channels=channels, beam_size=beam_size)
+    folder = _version_folder(base_path, version, overwrite)
+    if len(vocabulary) != model.vocabulary_size:
+        raise InputError(
+            f"The vocabulary has {len(vocabulary)} words, the model "
+            f"{model.vocabulary_size} ids. Received: vocabulary of length "
+            f"{len(vocabulary)}")
+    words = tf.constant([str(w) for w in vocabulary])
+    frames = tf.TensorSpec((None, num_frames, frame_size, frame_size,
+                            channels), tf.float32, name="frames")
+
+    def caption(frames):
+        frames = tf.debugging.assert_all_finite(
+            frames, "Expected finite frames in [0, 1]: the request holds NaN "
+            "or infinite values")
+        return {"caption": captions_of_ids(
+            model.generate(frames, beam_size=beam_size), words)}
+
+    module = tf.Module()
+    module.model_variables = [variable.value for variable in model.variables]
+    module.words = words
+    module.caption = tf.function(caption, input_signature=[frames])
+    tf.saved_model.save(module, str(folder), signatures={
+        "caption": module.caption.get_concrete_function(),
+        "serving_default": module.caption.get_concrete_function()})
     return folder
 
 

@@ -191,3 +191,121 @@ def test_captioner_refuses_bad_arguments():
     model = S2VTCaptioner(10, 5, units=4, embedding_size=2, features=2)
     with pytest.raises(ValueError, match="Received: frames of shape"):
         model.generate(np.zeros((2, 8, 8, 1), "float32"))
+
+
+def test_caption_scores_fixed_values():
+    from keras_vidrep.captions import caption_scores
+
+    truth = caption((3, 7), ("up", "down then up"), 0)
+    references = [[truth, caption((7, 3), ("down then up", "up"), 1)]] * 3
+    generated = [
+        caption((7, 3), ("down then up", "up"), 1),   # a reference: exact
+        caption((3, 7), ("up", "down"), 2),           # a path wrong
+        "the three moves",                            # unparseable
+    ]
+    scores = caption_scores(generated, references)
+    assert scores["exact_match"] == pytest.approx(1 / 3)
+    assert scores["well_formed"] == pytest.approx(2 / 3)
+    assert scores["digit_accuracy"] == pytest.approx(4 / 6)
+    assert scores["path_accuracy"] == pytest.approx(3 / 6)
+    assert 0 < scores["bleu4"] < 100
+    perfect = caption_scores([truth] * 3, references)
+    assert perfect["bleu4"] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="Received: 2 captions for 3 clips"):
+        caption_scores(generated[:2], references)
+
+
+CAPTION_SCRIPT = """
+import json, sys
+sys.modules["keras_vidrep"] = None  # importing our package now fails
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+frames = tf.constant(np.load(sys.argv[2]))
+out = loaded.signatures["caption"](frames=frames)["caption"].numpy()
+print(json.dumps({"captions": [c.decode() for c in out],
+                  "dtype": str(loaded.signatures["caption"]
+                               .structured_outputs["caption"].dtype)}))
+"""
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_caption_saved_model_writes_the_python_path_strings(tmp_path,
+                                                            beam_size):
+    import json
+    import subprocess
+    import sys
+
+    from keras_vidrep.saved_model import export_captioner
+
+    tokenizer = make_tokenizer()
+    words = id_to_word(tokenizer)
+    keras.utils.set_random_seed(2)
+    model = S2VTCaptioner(vocabulary_size=len(words), max_length=8, units=8,
+                          embedding_size=4, features=4)
+    frames = np.random.default_rng(3).random((3, 4, 32, 32, 1)).astype(
+        "float32")
+    # A bias towards words, so that the untrained model writes some.
+    model({"frames": frames, "words": np.zeros((3, 8), "int32")})
+    bias = np.zeros(len(words), "float32")
+    bias[4:] = np.linspace(0.5, 1.5, len(words) - 4)
+    bias[3] = 1.2  # <end> competes
+    model.logits.bias.assign(bias)
+    expected = decode(keras.ops.convert_to_numpy(
+        model.generate(frames, beam_size=beam_size)), words)
+    assert any(expected)
+    folder = export_captioner(model, tmp_path / "captioner", words,
+                              num_frames=4, frame_size=32,
+                              beam_size=beam_size)
+    np.save(tmp_path / "frames.npy", frames)
+    result = subprocess.run([sys.executable, "-c", CAPTION_SCRIPT,
+                             str(folder), str(tmp_path / "frames.npy")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["dtype"] == "<dtype: 'string'>"
+    assert report["captions"] == expected
+    with pytest.raises(FileExistsError, match="exists already"):
+        export_captioner(model, tmp_path / "captioner", words, num_frames=4,
+                         frame_size=32)
+
+
+def test_graph_captions_of_ids_equal_the_python_decoding():
+    import tensorflow as tf
+
+    from keras_vidrep.saved_model import captions_of_ids
+
+    words = id_to_word(make_tokenizer())
+    ids = np.array([[2, 4, 7, 3, 9, 0], [9, 1, 0, 5, 3, 3], [3, 4, 4, 4, 4, 4],
+                    [0, 0, 0, 0, 0, 0]])
+    graph = [c.decode() for c in captions_of_ids(ids, tf.constant(words))
+             .numpy()]
+    assert graph == decode(ids, words)
+    assert graph[2] == graph[3] == "" and "[UNK]" in graph[1]
+
+
+def test_train_captioner_and_caption_commands(tmp_path, mnist_dir):
+    import json
+
+    from tests.helpers import run_cli
+
+    out = tmp_path / "captioner"
+    trained = run_cli(mnist_dir, "train-captioner", "--steps", "3",
+                      "--batch-size", "4", "--units", "8", "--stream",
+                      "motion", "--reverse-frames", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["steps"] == 3 and run["model"]["stream"] == "motion"
+    assert run["model"]["reverse_frames"] is True
+    shown = run_cli(mnist_dir, "caption", str(out), "--clips", "2",
+                    "--beam-size", "2", "--out", str(tmp_path / "s.png"),
+                    "--evaluate", "10")
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert shown.stdout.count("truth: ") == 2
+    scores = json.loads(shown.stdout[shown.stdout.index("{"):])
+    assert scores["clips"] == 10 and scores["beam_size"] == 2
+    from PIL import Image
+
+    assert Image.open(tmp_path / "s.png").size[1] == 2 * (64 + 30)
+    missing = run_cli(mnist_dir, "caption", str(tmp_path / "absent"))
+    assert missing.returncode == 2 and "No captioner at" in missing.stderr

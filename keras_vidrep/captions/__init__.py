@@ -16,11 +16,13 @@ from keras_vidrep.captions.grammar import digit_path
 from keras_vidrep.captions.grammar import max_words
 from keras_vidrep.captions.grammar import parse_caption
 from keras_vidrep.captions.grammar import vocabulary
+from keras_vidrep.captions.metrics import caption_scores
 from keras_vidrep.captions.tokens import decode
 from keras_vidrep.captions.tokens import id_to_word
 from keras_vidrep.captions.tokens import make_tokenizer
 from keras_vidrep.captions.tokens import with_markers
 
-__all__ = ["CaptionBatches", "DIGIT_WORDS", "DIRECTION_PHRASES", "TEMPLATES", "caption",
-           "clip_captions", "decode", "digit_path", "id_to_word", "make_tokenizer", "max_words", "parse_caption",
-           "vocabulary", "with_markers"]
+__all__ = ["CaptionBatches", "DIGIT_WORDS", "DIRECTION_PHRASES", "TEMPLATES",
+           "caption", "caption_scores", "clip_captions", "decode",
+           "digit_path", "id_to_word", "make_tokenizer", "max_words",
+           "parse_caption", "vocabulary", "with_markers"]

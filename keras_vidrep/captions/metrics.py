@@ -1,0 +1,51 @@
+"""Scores of generated captions against the clips' references and truth.
+
+- ``bleu4``: corpus BLEU-4 of ``sacrebleu`` (0-100) against every clip's
+  references (each template, both digit orders);
+- ``exact_match``: share of captions that are one of their references;
+- ``well_formed``: share the grammar can parse (``parse_caption``);
+- ``digit_accuracy``: share of the digits named right (the multiset of the
+  two digits against the truth's, order-free);
+- ``path_accuracy``: share of the digits whose path (direction, and after a
+  bounce the new direction) is right, for the digit of that class;
+both slot accuracies count an unparseable caption as all wrong.
+"""
+
+from collections import Counter
+
+from keras_vidrep._validation import InputError
+from keras_vidrep.captions.grammar import parse_caption
+
+
+def _overlap(a, b):
+    return sum((Counter(a) & Counter(b)).values())
+
+
+def caption_scores(generated, references):
+    """Scores of ``generated`` (a list of strings) against ``references``
+    (a list, per clip, of the grammar's captions of the clip; the first
+    gives the truth of the slots)."""
+    import sacrebleu
+
+    if len(generated) != len(references) or not generated:
+        raise InputError(
+            "Expected one generated caption per clip, and at least one clip. "
+            f"Received: {len(generated)} captions for {len(references)} "
+            "clips")
+    streams = [list(stream) for stream in zip(*references)]
+    bleu = sacrebleu.corpus_bleu(list(generated), streams)
+    digits = paths = parsed_count = exact = 0
+    for text, refs in zip(generated, references):
+        exact += text in refs
+        truth_digits, truth_paths = parse_caption(refs[0])
+        parsed = parse_caption(text)
+        if parsed is None:
+            continue
+        parsed_count += 1
+        digits += _overlap(parsed[0], truth_digits)
+        paths += _overlap(zip(*parsed), zip(truth_digits, truth_paths))
+    clips = len(generated)
+    return {"bleu4": bleu.score, "exact_match": exact / clips,
+            "well_formed": parsed_count / clips,
+            "digit_accuracy": digits / (2 * clips),
+            "path_accuracy": paths / (2 * clips), "clips": clips}

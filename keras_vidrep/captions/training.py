@@ -1,0 +1,183 @@
+"""Training, evaluating and drawing the S2VT captioner.
+
+``train_captioner`` fits an ``S2VTCaptioner`` on captioned clips of the train
+digits (teacher forcing, softmax cross-entropy over the next
+word, padding ignored) and writes ``OUT/model.keras``, ``history.csv`` and
+``run.json``; ``evaluate_captioner`` writes captions for held-out clips of the
+test digits and scores them (``caption_scores``); ``caption_strip`` draws
+clips with their generated and reference captions.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from keras_vidrep._validation import check_positive_ints
+from keras_vidrep.captions.data import CaptionBatches
+from keras_vidrep.captions.metrics import caption_scores
+from keras_vidrep.captions.tokens import decode
+from keras_vidrep.captions.tokens import id_to_word
+from keras_vidrep.captions.tokens import make_tokenizer
+
+# The held-out clips (test digits) every captioner is scored on.
+EVALUATION_SEED = 1234
+
+
+def build_captioner(tokenizer=None, **kwargs):
+    """An ``S2VTCaptioner`` sized for ``tokenizer`` (default
+    ``make_tokenizer()``); ``kwargs`` go to the model (``stream``,
+    ``reverse_frames``, ``units``, ...)."""
+    from keras_vidrep.models.captioner import S2VTCaptioner
+
+    tokenizer = tokenizer or make_tokenizer()
+    length = tokenizer.get_config()["output_sequence_length"]
+    return S2VTCaptioner(vocabulary_size=tokenizer.vocabulary_size(),
+                         max_length=length - 1, **kwargs)
+
+
+def _loss():
+    import keras
+
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                      ignore_class=0)
+
+
+def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
+                    num_frames=10, digits=None, source=None, verbose=2,
+                    **model_args):
+    """Trains a captioner on the train digits and saves it in ``out``.
+
+    Args:
+        out: folder for ``model.keras``, ``history.csv``, ``run.json``.
+        steps: training steps of ``batch_size`` clips (each step new clips).
+        learning_rate: Adam's.
+        seed: the clips, their captions and the initial weights.
+        num_frames: frames per clip the captioner reads.
+        digits, source: the train digits (``load_mnist_digits``).
+        **model_args: ``S2VTCaptioner`` arguments.
+
+    Returns:
+        The trained model.
+    """
+    import keras
+
+    from keras_vidrep.data import load_mnist_digits
+
+    check_positive_ints(steps=steps, batch_size=batch_size,
+                        num_frames=num_frames)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    tokenizer = make_tokenizer()
+    model = build_captioner(tokenizer, **model_args)
+    model.compile(keras.optimizers.Adam(learning_rate), _loss(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(
+                      name="word_accuracy")])
+    batches = CaptionBatches(
+        digits if digits is not None else load_mnist_digits(
+            "train", source=source),
+        batch_size=batch_size, num_batches=steps, seed=seed,
+        num_frames=num_frames, tokenizer=tokenizer)
+    started = time.time()
+    model.fit(batches, epochs=1, verbose=verbose,
+              callbacks=[keras.callbacks.CSVLogger(out / "history.csv")])
+    model.save(out / "model.keras")
+    (out / "run.json").write_text(json.dumps({
+        "steps": steps, "batch_size": batch_size,
+        "learning_rate": learning_rate, "seed": seed,
+        "num_frames": num_frames, "model": model.get_config(),
+        "seconds": round(time.time() - started, 1)}, indent=1))
+    return model
+
+
+def held_out_clips(count, *, num_frames=10, digits=None, source=None,
+                   seed=EVALUATION_SEED):
+    """``(frames, references)`` of ``count`` captioned clips of the test
+    digits."""
+    from keras_vidrep.data import load_mnist_digits
+
+    check_positive_ints(count=count)
+    block = min(count, 100)
+    batches = CaptionBatches(
+        digits if digits is not None else load_mnist_digits(
+            "test", source=source),
+        batch_size=block, num_batches=-(-count // block), seed=seed,
+        num_frames=num_frames)
+    frames, references = [], []
+    for index in range(len(batches)):
+        clip_frames, _, clip_references = batches.captioned(index)
+        frames.append(clip_frames)
+        references += clip_references
+    return np.concatenate(frames)[:count], references[:count]
+
+
+def generate_captions(model, frames, *, beam_size=1, batch_size=100):
+    """Captions (strings) of ``frames`` (clips, T, H, W, C)."""
+    import keras
+
+    words = id_to_word(make_tokenizer())
+    texts = []
+    for start in range(0, len(frames), batch_size):
+        ids = model.generate(frames[start:start + batch_size],
+                             beam_size=beam_size)
+        texts += decode(keras.ops.convert_to_numpy(ids), words)
+    return texts
+
+
+def evaluate_captioner(model, *, clips=1000, beam_size=1, num_frames=10,
+                       digits=None, source=None):
+    """``caption_scores`` of the captions of ``clips`` held-out clips."""
+    frames, references = held_out_clips(clips, num_frames=num_frames,
+                                        digits=digits, source=source)
+    generated = generate_captions(model, frames, beam_size=beam_size)
+    return {**caption_scores(generated, references), "beam_size": beam_size}
+
+
+def load_captioner(path):
+    """An ``S2VTCaptioner`` from a ``.keras`` file or a folder written by
+    ``train_captioner`` (its ``model.keras``)."""
+    import zipfile
+
+    import keras
+
+    from keras_vidrep.models.captioner import S2VTCaptioner
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"No captioner at {path} (expected a .keras "
+                                "file or a folder written by train-captioner).")
+    if not zipfile.is_zipfile(path):
+        raise OSError(f"Cannot read the model file {path}: it is damaged or "
+                      "truncated (a .keras file is a zip archive).")
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    if not isinstance(model, S2VTCaptioner):
+        raise OSError(f"{path} holds a {type(model).__name__}, not a "
+                      "captioner (S2VTCaptioner).")
+    return model
+
+
+def caption_strip(frames, generated, references, path):
+    """A PNG: each clip's frames in a row, under it the generated caption
+    and its first reference."""
+    from PIL import Image
+    from PIL import ImageDraw
+
+    frames = (np.clip(np.asarray(frames)[..., 0], 0, 1) * 255).astype(np.uint8)
+    clips, steps, height, width = frames.shape
+    gap, text = 2, 30
+    canvas = Image.new("L", (steps * (width + gap), clips * (height + text)),
+                       40)
+    draw = ImageDraw.Draw(canvas)
+    for c in range(clips):
+        top = c * (height + text)
+        for t in range(steps):
+            canvas.paste(Image.fromarray(frames[c, t]), (t * (width + gap), top))
+        draw.text((4, top + height + 2), f"model: {generated[c]}", fill=255)
+        draw.text((4, top + height + 15), f"truth: {references[c][0]}",
+                  fill=170)
+    canvas.save(path)
+    return Path(path)
