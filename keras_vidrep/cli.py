@@ -488,8 +488,10 @@ def build_parser():
                            help="clips per step")
     captioner.add_argument("--learning-rate", type=float, default=1e-3,
                            help="Adam learning rate")
+    from keras_vidrep.models.captioner import STREAM_INPUTS
+
     captioner.add_argument("--stream", default="fused",
-                           choices=["appearance", "motion", "fused"],
+                           choices=sorted(STREAM_INPUTS),
                            help="frame features: the frames, their "
                            "differences, or both")
     captioner.add_argument("--reverse-frames", action="store_true",

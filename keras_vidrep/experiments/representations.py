@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
+from keras_vidrep.experiments.report import load_records
 from keras_vidrep.provenance import machine_description
 
 NAME = "representations"
@@ -261,17 +262,6 @@ def run(budget="smoke", *, seeds=None, rows=None, records_root="experiments",
 
 
 # ---------------------------------------------------------------- report ---
-
-def load_records(folder):
-    """``{row key: [record, ...]}``, by seed."""
-    records = {}
-    for path in sorted(Path(folder).glob("records/*/record.json")):
-        record = json.loads(path.read_text())
-        records.setdefault(record["row"], []).append(record)
-    for values in records.values():
-        values.sort(key=lambda r: r["seed"])
-    return records
-
 
 def _cell(records, task, head, labels, metric="accuracy"):
     return [result[metric] for record in records
