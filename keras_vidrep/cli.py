@@ -207,17 +207,20 @@ def cmd_demo(args):
 def cmd_experiment(args):
     import importlib
 
-    from keras_vidrep.experiments import PROBE_EXPERIMENTS
+    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
     from keras_vidrep.experiments import run_experiment
     from keras_vidrep.experiments import write_report
 
-    if args.name in PROBE_EXPERIMENTS:
-        module = importlib.import_module(PROBE_EXPERIMENTS[args.name])
+    if args.name in STANDALONE_EXPERIMENTS:
+        module = importlib.import_module(STANDALONE_EXPERIMENTS[args.name])
         if args.report_only:
             path = module.write_report(args.budget, records_root=args.out)
         else:
-            path = module.run(args.budget, seeds=args.seeds, rows=args.rows,
-                              records_root=args.out, digits=args.digits)
+            given = {"seeds": args.seeds, "rows": args.rows,
+                     "records_root": args.out, "digits": args.digits,
+                     "workdir": args.workdir}
+            path = module.run(args.budget, **{
+                option: given[option] for option in module.RUN_OPTIONS})
     elif args.report_only:
         path = write_report(args.name, args.budget, records_root=args.out)
     else:
@@ -427,10 +430,10 @@ def build_parser():
         commands, "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
-    from keras_vidrep.experiments import PROBE_EXPERIMENTS
+    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
 
     experiment.add_argument("name", choices=sorted([*EXPERIMENTS,
-                                                    *PROBE_EXPERIMENTS]))
+                                                    *STANDALONE_EXPERIMENTS]))
     experiment.add_argument("--budget", default="smoke",
                             help="smoke (minutes, numbers mean nothing) or "
                             "cpu (default smoke)")

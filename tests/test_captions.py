@@ -309,3 +309,57 @@ def test_train_captioner_and_caption_commands(tmp_path, mnist_dir):
     assert Image.open(tmp_path / "s.png").size[1] == 2 * (64 + 30)
     missing = run_cli(mnist_dir, "caption", str(tmp_path / "absent"))
     assert missing.returncode == 2 and "No captioner at" in missing.stderr
+
+
+def test_pretrained_frame_reader_initialises_the_appearance_stream(tmp_path,
+                                                                    mnist_dir):
+    from keras_vidrep.captions.training import build_captioner
+    from keras_vidrep.captions.training import load_frame_reader
+    from keras_vidrep.captions.training import pretrain_frame_reader
+    from keras_vidrep.models.captioner import FrameReader
+
+    path = pretrain_frame_reader(tmp_path, steps=2, batch_size=4,
+                                 features=8, source=mnist_dir, verbose=0)
+    frames = keras.Input((1, 64, 64, 1))
+    reference = FrameReader(8, name="appearance_reader")
+    keras.Model(frames, reference(frames)).load_weights(path)
+
+    model = build_captioner(units=8, embedding_size=4, features=8)
+    model({"frames": np.zeros((1, 3, 64, 64, 1), "float32"),
+           "words": np.zeros((1, model.max_length), "int32")})
+    (appearance,) = [r for r in model.readers if r.name == "appearance_reader"]
+    assert not np.array_equal(appearance.get_weights()[0],
+                              reference.get_weights()[0])
+    load_frame_reader(model, path)
+    for mine, theirs in zip(appearance.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    motion_only = build_captioner(units=8, stream="motion", features=8)
+    with pytest.raises(ValueError, match="no appearance reader"):
+        load_frame_reader(motion_only, path)
+
+
+@pytest.mark.slow
+def test_captions_experiment_smoke_records_reports_and_resumes(tmp_path,
+                                                               mnist_dir):
+    import json
+
+    from tests.helpers import run_cli
+
+    common = ["experiment", "captions", "--budget", "smoke", "--out",
+              str(tmp_path / "experiments"), "--workdir", str(tmp_path / "runs")]
+    result = run_cli(mnist_dir, *common)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "experiments" / "captions" / "smoke"
+    for key in ("fused", "fused_reversed", "appearance", "motion",
+                "fused_pretrained"):
+        record = json.loads(
+            (folder / "records" / f"{key}-seed0" / "record.json").read_text())
+        assert set(record["scores"]) == {"1", "5"}
+        assert record["scores"]["1"]["clips"] == 10
+        assert (folder / "records" / f"{key}-seed0" / "strip.png").is_file()
+    assert record["pretrained_reader"] is True
+    report = (folder / "report.md").read_text()
+    assert "Does reading the frames reversed help?" in report
+    assert "| fused streams, frames reversed |" in report
+    again = run_cli(mnist_dir, *common)
+    assert again.returncode == 0 and "word_accuracy" not in again.stdout

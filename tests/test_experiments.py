@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from keras_vidrep.experiments import EXPERIMENTS
-from keras_vidrep.experiments import PROBE_EXPERIMENTS
+from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
 from keras_vidrep.experiments.definitions import TRAINING_MODES
 from keras_vidrep.experiments.definitions import rows_of
 from keras_vidrep.experiments.report import judge
@@ -129,8 +129,8 @@ COMMITTED = sorted((REPO / "experiments").glob("*/*/report.md"))
                          ids=[str(p.relative_to(REPO)) for p in COMMITTED])
 def test_committed_reports_are_generated_from_their_records(path):
     name, budget = path.parent.parent.name, path.parent.name
-    if name in PROBE_EXPERIMENTS:
-        module = importlib.import_module(PROBE_EXPERIMENTS[name])
+    if name in STANDALONE_EXPERIMENTS:
+        module = importlib.import_module(STANDALONE_EXPERIMENTS[name])
         text = module.render_report(budget, REPO / "experiments")
     else:
         text = render_report(name, budget, REPO / "experiments")

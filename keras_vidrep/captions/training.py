@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.captions.data import CaptionBatches
 from keras_vidrep.captions.metrics import caption_scores
@@ -44,9 +45,75 @@ def _loss():
                                                       ignore_class=0)
 
 
+def pretrain_frame_reader(out, *, steps, batch_size=64, learning_rate=1e-3,
+                          seed=0, features=128, digits=None, source=None,
+                          verbose=2):
+    """Trains a ``FrameReader`` to name the digits in single frames (a
+    10-way multi-label task on frames of clips of the train digits): our
+    analog of S2VT's ImageNet-trained CNN. Saves its weights in
+    ``out/frame_reader.weights.h5`` and returns that path.
+    """
+    import keras
+
+    from keras_vidrep.data import BouncingDigitBatches
+    from keras_vidrep.data import load_mnist_digits
+    from keras_vidrep.models.captioner import FrameReader
+    from keras_vidrep.tasks.labels import TASKS
+
+    check_positive_ints(steps=steps, batch_size=batch_size, features=features)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    reader = FrameReader(features, name="appearance_reader")
+    frames = keras.Input((1, 64, 64, 1))
+    logits = keras.layers.Dense(10, name="digits")(
+        keras.layers.Flatten()(reader(frames)))
+    classifier = keras.Model(frames, logits)
+    classifier.compile(keras.optimizers.Adam(learning_rate),
+                       keras.losses.BinaryCrossentropy(from_logits=True))
+    clips = BouncingDigitBatches(
+        digits if digits is not None else load_mnist_digits(
+            "train", source=source),
+        batch_size=batch_size, num_batches=steps, num_frames=10, seed=seed,
+        with_info=True)
+
+    class _Frames(keras.utils.PyDataset):
+        # One frame of each clip (a drawn time), and the clip's digits.
+        def __len__(self):
+            return len(clips)
+
+        def __getitem__(self, index):
+            info = clips[index]
+            time = np.random.default_rng([seed, index]).integers(
+                10, size=len(info["frames"]))
+            chosen = info["frames"][np.arange(len(time)), time][:, None]
+            return chosen, TASKS["digits"].label(info, 10)
+
+    classifier.fit(_Frames(), epochs=1, verbose=verbose)
+    path = out / "frame_reader.weights.h5"
+    reader_model = keras.Model(frames, reader(frames))
+    reader_model.save_weights(path)
+    return path
+
+
+def load_frame_reader(model, path):
+    """Loads ``pretrain_frame_reader``'s weights into ``model``'s appearance
+    reader (a model without one is refused)."""
+    import keras
+
+    readers = [r for r in model.readers if r.name == "appearance_reader"]
+    if not readers:
+        raise InputError(
+            f"The captioner reads the {model.stream!r} stream, which has no "
+            "appearance reader to initialise. Received: frame_reader="
+            f"{str(path)!r}")
+    frames = keras.Input((1, 64, 64, 1))
+    keras.Model(frames, readers[0](frames)).load_weights(path)
+
+
 def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
                     num_frames=10, digits=None, source=None, verbose=2,
-                    **model_args):
+                    frame_reader=None, **model_args):
     """Trains a captioner on the train digits and saves it in ``out``.
 
     Args:
@@ -56,6 +123,8 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         seed: the clips, their captions and the initial weights.
         num_frames: frames per clip the captioner reads.
         digits, source: the train digits (``load_mnist_digits``).
+        frame_reader: weights of a pretrained appearance reader
+            (``pretrain_frame_reader``), trained further with the rest.
         **model_args: ``S2VTCaptioner`` arguments.
 
     Returns:
@@ -72,6 +141,10 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     keras.utils.set_random_seed(seed)
     tokenizer = make_tokenizer()
     model = build_captioner(tokenizer, **model_args)
+    model({"frames": np.zeros((1, num_frames, 64, 64, 1), "float32"),
+           "words": np.zeros((1, model.max_length), "int32")})  # builds it
+    if frame_reader is not None:
+        load_frame_reader(model, frame_reader)
     model.compile(keras.optimizers.Adam(learning_rate), _loss(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(
                       name="word_accuracy")])
@@ -88,6 +161,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         "steps": steps, "batch_size": batch_size,
         "learning_rate": learning_rate, "seed": seed,
         "num_frames": num_frames, "model": model.get_config(),
+        "frame_reader": None if frame_reader is None else str(frame_reader),
         "seconds": round(time.time() - started, 1)}, indent=1))
     return model
 

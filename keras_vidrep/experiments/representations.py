@@ -211,6 +211,10 @@ def run_row(budget, row, seed, data, *, records_root):
     return path
 
 
+# What ``run`` takes besides the budget (the command line passes these).
+RUN_OPTIONS = ("seeds", "rows", "records_root", "digits")
+
+
 def run(budget="smoke", *, seeds=None, rows=None, records_root="experiments",
         digits=None):
     """Runs (or resumes) the experiment and regenerates its report.
