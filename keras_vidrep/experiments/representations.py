@@ -289,9 +289,11 @@ def _table(rows, records, columns, head, metric="accuracy"):
     for row in rows:
         if row.key not in records:
             continue
-        cells = [_summary(_cell(records[row.key], task, head, n, metric))
-                 for task, n in columns]
-        lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
+        values = [_cell(records[row.key], task, head, n, metric)
+                  for task, n in columns]
+        if any(values):  # rows this head did not run on are left out
+            lines.append(f"| {row.label} | "
+                         + " | ".join(map(_summary, values)) + " |")
     return lines
 
 
@@ -336,6 +338,7 @@ def _verdict(rows, records, budget):
                 text += (f"; against the random {best.architecture} encoder "
                          f"{versus}")
             lines.append(text + ".")
+    lines += _pretrained_against_random(rows, records, budget, baseline_of)
     for row in rows:
         if row.protocol != "fine_tuned" or row.key not in records:
             continue
@@ -353,6 +356,37 @@ def _verdict(rows, records, budget):
             if parts:
                 lines.append(f"- **{task}, {by_key[row.key].label} against "
                              f"from scratch**: " + "; ".join(parts) + ".")
+    return lines
+
+
+def _pretrained_against_random(rows, records, budget, baseline_of):
+    """How many frozen zoo encoders beat the random encoder of their
+    architecture on every seed, per task and label count, and by how much
+    on average (linear probe)."""
+    lines = []
+    for task in ("digits", "motion"):
+        parts = []
+        for n in budget.label_counts:
+            wins, gains, compared = 0, [], 0
+            for row in rows:
+                random_key = baseline_of.get((row.architecture, "random"))
+                if (row.protocol != "frozen" or row.key not in records
+                        or random_key not in records):
+                    continue
+                mine = _cell(records[row.key], task, "linear", n)
+                theirs = _cell(records[random_key], task, "linear", n)
+                if not mine or not theirs:
+                    continue
+                compared += 1
+                wins += min(mine) > max(theirs)
+                gains.append(statistics.mean(mine) - statistics.mean(theirs))
+            if compared:
+                parts.append(f"{n} labels: {wins} of {compared} "
+                             f"(mean gain {statistics.mean(gains):+.3f})")
+        if parts:
+            lines.append(f"- **{task}: frozen zoo encoders above the random "
+                         "encoder of their architecture on every seed**: "
+                         + "; ".join(parts) + ".")
     return lines
 
 
