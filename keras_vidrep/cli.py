@@ -1,7 +1,8 @@
 """The ``keras-vidrep`` command line (also ``python -m keras_vidrep``).
 
 Sub-commands: ``list``, ``train``, ``evaluate``, ``visualize``, ``export``,
-``card``, ``models-config``, ``presets``, ``experiment``, ``probe``,
+``card``, ``models-config``, ``presets``, ``promote``, ``experiment``,
+``probe``,
 ``train-captioner``, ``caption``, ``demo``. A model is named by a zoo name (its pretrained weights in
 ``saved_models/``) or by the path of a ``.keras`` file.
 Bad input ends with exit status 2 and one line on stderr; any other
@@ -284,6 +285,19 @@ def cmd_caption(args):
         print(json.dumps(scores, indent=1))
 
 
+def cmd_promote(args):
+    from keras_vidrep.promotion import promote
+
+    result = promote(args.run_dir, args.name, sequences=args.sequences,
+                     seed=args.seed, digits=args.digits, force=args.force)
+    old = "none" if result["old"] is None else f"{result['old']:.2f}"
+    print(f"promoted {args.run_dir} to {args.name}: {result['target']} MSE "
+          f"per frame {result['new']:.2f} (was {old}), SavedModel version "
+          f"{result['version']}; saved_models/ holds "
+          f"{result['saved_models_mib']} MiB"
+          + ("" if result["within_budget"] else " (over the 200 MiB budget)"))
+
+
 class _DefaultsHelp(argparse.HelpFormatter):
     """Adds '(default: X)' to an option's help where X says something."""
 
@@ -481,6 +495,20 @@ def build_parser():
     probe.add_argument("--batch-size", type=_positive,
                        help="clips per step (default 32 frozen, 8 trained)")
     probe.set_defaults(run=cmd_probe)
+
+    promote = _add_command(
+        commands, "promote", parents=[data],
+        help="make a finished training run a zoo model, if it is better: "
+        "weights, evaluation, card, index, SavedModel, presets")
+    promote.add_argument("run_dir", help="the folder train wrote")
+    promote.add_argument("name", help="the zoo name it replaces")
+    promote.add_argument("--sequences", type=_positive, default=1000,
+                         help="held-out sequences both models are evaluated on")
+    promote.add_argument("--seed", type=int, default=1234,
+                         help="seed of the held-out sequences")
+    promote.add_argument("--force", action="store_true",
+                         help="promote even if it is not better")
+    promote.set_defaults(run=cmd_promote)
 
     captioner = _add_command(
         commands, "train-captioner", parents=[data],

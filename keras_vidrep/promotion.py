@@ -1,0 +1,174 @@
+"""``keras-vidrep promote RUN_DIR NAME``: a finished training run becomes a
+zoo model, with every record written by code.
+
+``promote`` checks that the run trained the zoo's architecture of ``NAME``
+to its last step, evaluates it on held-out sequences of the test digits
+(clamp-and-flip physics) next to the model it would replace, evaluated on
+the same sequences, and refuses unless it is better (``force`` overrides).
+It then writes, in this order:
+
+1. ``zoo/runs/NAME/``: the run's ``run.json`` and ``history.csv``; when the
+   run started from the zoo model's own weights (``--initial-weights NAME``),
+   the records of the runs before it move to the subfolder ``before/``,
+   which its ``run.json`` names in ``starts_from``, so the card shows the
+   chain;
+2. ``saved_models/NAME/model.weights.h5`` and ``zoo/evaluations/NAME.json``;
+3. the next SavedModel version ``saved_models/NAME/<V+1>/`` (older versions
+   are removed: the repository keeps them in its history, and
+   ``saved_models/`` must stay within its size budget);
+4. the preset table, ``config.json`` and ``metadata.json``, the card, the
+   zoo's index and ``models.config``.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+from keras_vidrep._validation import InputError
+
+SIZE_BUDGET_MIB = 200
+
+
+def _headline(report):
+    """(target, MSE per frame) a model is judged on: the future if it
+    predicts one, else the reconstruction."""
+    results = report["bouncing_digits_test"]
+    target = "future" if "future" in results else "reconstruction"
+    return target, results[target]["model"]["frame_mse"]["mean"]
+
+
+def _finished_run(run_dir, name):
+    run_dir = Path(run_dir)
+    for file_name in ("run.json", "model.keras", "history.csv"):
+        if not (run_dir / file_name).is_file():
+            raise InputError(f"{run_dir} is not a finished training run: no "
+                             f"{file_name}. Received: run_dir={str(run_dir)!r}")
+    run = json.loads((run_dir / "run.json").read_text())
+    if run.get("model") != name:
+        raise InputError(f"{run_dir} trained {run.get('model')!r}, not "
+                         f"{name!r}. Received: name={name!r}")
+    parts = run.get("parts") or [{}]
+    reached = parts[-1].get("steps_reached")
+    if run.get("steps") is not None and reached != run["steps"]:
+        raise InputError(
+            f"{run_dir} is not finished: it reached step {reached} of "
+            f"{run['steps']}. Rerun its train command to finish it.")
+    return run_dir, run
+
+
+def _architecture(model):
+    config = model.get_config()
+    return {k: v for k, v in config.items()
+            if k not in ("name", "trainable", "teacher_forcing")}
+
+
+def _evaluate(model, sequences, seed, digits):
+    from keras_vidrep.data import bouncing_digits_eval
+    from keras_vidrep.evaluation import evaluate_model
+
+    clips = bouncing_digits_eval(sequences, seed=seed, batch_size=50,
+                                 source=digits, num_frames=model.clip_frames,
+                                 frame_size=model.frame_size)
+    return evaluate_model(model, clips, progress=False)
+
+
+def _record_runs(run_dir, run, name):
+    """Writes ``zoo/runs/NAME/``, keeping the chain of a fine-tuning run."""
+    from keras_vidrep import zoo
+
+    folder = zoo.ROOT / "zoo" / "runs" / name
+    if run.get("initial_weights") == name and (folder / "run.json").is_file():
+        # The earlier stages (with their own chain) move into a subfolder.
+        earlier = folder.with_name(f"{name}.earlier")
+        folder.rename(earlier)
+        folder.mkdir()
+        earlier.rename(folder / "before")
+        run = {**run, "starts_from": "before"}
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps(run, indent=2))
+    shutil.copyfile(run_dir / "history.csv", folder / "history.csv")
+
+
+def _next_version(folder):
+    versions = [int(child.name) for child in folder.glob("*")
+                if child.name.isdigit()]
+    return max(versions, default=0) + 1, versions
+
+
+def _size_mib(folder):
+    return sum(p.stat().st_size for p in Path(folder).rglob("*")
+               if p.is_file()) / 2**20
+
+
+def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
+            force=False):
+    """Makes the run in ``run_dir`` the zoo model ``name``.
+
+    Args:
+        run_dir: a folder written by ``keras-vidrep train`` that reached its
+            last step.
+        name: the zoo name; the run must have trained its architecture.
+        sequences, seed: the held-out sequences (test digits, clamp
+            physics) both models are evaluated on.
+        digits: MNIST location (``load_mnist_digits``).
+        force: promote even if it is not better than the current model.
+
+    Returns:
+        A dict: ``old`` and ``new`` headline MSE per frame, the ``target``
+        they measure, the ``version`` exported, ``saved_models_mib``.
+
+    Raises:
+        InputError: not a finished run of ``name``'s architecture, or not
+            better than the current model without ``force``.
+    """
+    from keras_vidrep import zoo
+    from keras_vidrep.saved_model import export
+    from keras_vidrep.saved_model import write_models_config
+
+    zoo._check_name(name)
+    run_dir, run = _finished_run(run_dir, name)
+    model = zoo.load(run_dir, compile=False)
+    wanted = zoo.build_preset(name)
+    if _architecture(model) != _architecture(wanted):
+        raise InputError(
+            f"{run_dir} trained another architecture than the zoo's {name}: "
+            f"{_architecture(model)} against {_architecture(wanted)}. The zoo "
+            "keeps one architecture per name.")
+    report = {"model": name, "bounce": "clamp", "run": str(run_dir),
+              "bouncing_digits_test": _evaluate(model, sequences, seed,
+                                                digits)}
+    target, new = _headline(report)
+    saved = zoo.saved_models_dir() / name
+    old = None
+    if (saved / zoo.WEIGHTS_FILE).is_file():
+        current = zoo.build_preset(name)
+        current.load_weights(saved / zoo.WEIGHTS_FILE)
+        old = _headline({"bouncing_digits_test": _evaluate(
+            current, sequences, seed, digits)})[1]
+    if old is not None and not new < old and not force:
+        raise InputError(
+            f"{run_dir} is not better than the zoo's {name}: {target} MSE per "
+            f"frame {new:.2f} against {old:.2f} on the same {sequences} "
+            "held-out sequences. Pass force=True (--force) to promote it "
+            "anyway.")
+
+    _record_runs(run_dir, run, name)
+    saved.mkdir(parents=True, exist_ok=True)
+    model.save_weights(saved / zoo.WEIGHTS_FILE)
+    evaluations = zoo.ROOT / "zoo" / "evaluations"
+    evaluations.mkdir(parents=True, exist_ok=True)
+    (evaluations / f"{name}.json").write_text(json.dumps(report, indent=2))
+    version, older = _next_version(saved)
+    export(model, saved, version=version)
+    for stale in older:
+        shutil.rmtree(saved / str(stale))
+    zoo.write_presets()
+    zoo.write_card(name)
+    zoo.write_index()
+    write_models_config()
+    size = _size_mib(zoo.saved_models_dir())
+    return {"target": target, "old": old, "new": new, "version": version,
+            "saved_models_mib": round(size, 1),
+            "within_budget": size <= SIZE_BUDGET_MIB}

@@ -1,0 +1,104 @@
+"""``keras-vidrep promote``: a finished run becomes a zoo model, with every
+record written by code, only when it is better."""
+
+import json
+import shutil
+
+import pytest
+
+from keras_vidrep import presets
+from keras_vidrep import zoo
+from keras_vidrep._validation import InputError
+from keras_vidrep.promotion import promote
+from keras_vidrep.training import train
+
+from tests.helpers import REPO
+
+NAME = "predictor_fc"
+
+
+@pytest.fixture
+def checkout(tmp_path, monkeypatch):
+    """A copy of the checkout's zoo records and preset table, and an empty
+    saved_models/, where promote writes."""
+    shutil.copytree(REPO / "zoo", tmp_path / "zoo")
+    table = tmp_path / "zoo_presets.json"
+    shutil.copyfile(presets.TABLE_FILE, table)
+    monkeypatch.setattr(zoo, "ROOT", tmp_path)
+    monkeypatch.setattr(presets, "TABLE_FILE", table)
+    monkeypatch.setenv(zoo.SAVED_MODELS_ENV, str(tmp_path / "saved_models"))
+    monkeypatch.setenv(presets.HOME_ENV, str(tmp_path / "cache"))
+    (tmp_path / "saved_models").mkdir()
+    presets.preset_table.cache_clear()
+    yield tmp_path
+    presets.preset_table.cache_clear()
+
+
+def _train(out, mnist_dir, **kwargs):
+    train(NAME, steps=2, batch_size=2, out=str(out), digits=mnist_dir,
+          checkpoint_every=1, verbose=0,
+          model_overrides=presets.preset_table()[NAME]["config"], **kwargs)
+    return out
+
+
+@pytest.mark.slow
+def test_promote_writes_every_record_and_only_ships_better_models(
+        checkout, tmp_path, mnist_dir):
+    run = _train(tmp_path / "run", mnist_dir)
+    result = promote(run, NAME, sequences=20, digits=mnist_dir)
+    assert result["old"] is None and result["version"] == 1
+    saved = checkout / "saved_models" / NAME
+    assert (saved / "1" / "saved_model.pb").is_file()
+    record = json.loads((checkout / "zoo" / "runs" / NAME / "run.json")
+                        .read_text())
+    assert record == json.loads((run / "run.json").read_text())
+    evaluation = json.loads((checkout / "zoo" / "evaluations" / f"{NAME}.json")
+                            .read_text())
+    assert evaluation["bounce"] == "clamp"
+    assert evaluation["bouncing_digits_test"]["sequences"] == 20
+    table = json.loads((checkout / "zoo_presets.json").read_text())
+    assert table[NAME]["sha256"] == presets.sha256(saved / zoo.WEIGHTS_FILE)
+    assert table[NAME]["evaluation"]["bounce"] == "clamp"
+    assert (saved / "metadata.json").is_file()
+    card = (checkout / "zoo" / "cards" / f"{NAME}.md").read_text()
+    assert "--steps 2 --batch-size 2" in card
+    assert f'name: "{NAME}"' in (checkout / "saved_models" / "models.config"
+                                ).read_text()
+
+    # The same weights again are not better: refused, nothing written.
+    with pytest.raises(InputError, match="is not better than the zoo's"):
+        promote(run, NAME, sequences=20, digits=mnist_dir)
+    assert sorted(p.name for p in saved.glob("[0-9]*")) == ["1"]
+    forced = promote(run, NAME, sequences=20, digits=mnist_dir, force=True)
+    assert forced["version"] == 2 and forced["old"] == pytest.approx(
+        forced["new"], rel=1e-5)
+    assert sorted(p.name for p in saved.glob("[0-9]*")) == ["2"]
+
+    # A run that fine-tunes the zoo model keeps the chain.
+    tuned = _train(tmp_path / "tuned", mnist_dir, initial_weights=NAME,
+                   seed=1)
+    promote(tuned, NAME, sequences=20, digits=mnist_dir, force=True)
+    stages = zoo.run_stages(NAME)
+    assert [s[0]["seed"] for s in stages] == [0, 1]
+    assert stages[1][0]["starts_from"] == "before"
+
+
+def test_promote_refuses_unfinished_runs_and_other_architectures(
+        checkout, tmp_path, mnist_dir):
+    with pytest.raises(InputError, match="not a finished training run: no "
+                                         "run.json"):
+        promote(tmp_path / "absent", NAME)
+    run = tmp_path / "small"
+    train(NAME, steps=2, batch_size=2, out=str(run), digits=mnist_dir,
+          checkpoint_every=1, verbose=0, model_overrides={"hidden_sizes": [8]})
+    with pytest.raises(InputError, match="trained 'predictor_fc', not "
+                                         "'composite_fc'"):
+        promote(run, "composite_fc")
+    with pytest.raises(InputError, match="another architecture than the "
+                                         "zoo's predictor_fc"):
+        promote(run, NAME, sequences=20, digits=mnist_dir)
+    record = json.loads((run / "run.json").read_text())
+    record["parts"][-1]["steps_reached"] = 1
+    (run / "run.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="reached step 1 of 2"):
+        promote(run, NAME)
