@@ -38,7 +38,7 @@ from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import FrameMSE
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
-from keras_vidrep.training import load_initial_weights
+from keras_vidrep.initial_weights import load_initial_weights
 
 
 def cluster_role():

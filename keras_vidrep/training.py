@@ -31,9 +31,7 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import keras
@@ -53,6 +51,7 @@ from keras_vidrep.checkpoints import trim_history
 from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
+from keras_vidrep.initial_weights import load_initial_weights
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
 from keras_vidrep.models import FrameMSE
@@ -148,57 +147,6 @@ def _tensorflow_available():
     except ImportError:
         return False
     return True
-
-
-def _readable_weights_file(path):
-    """Whether ``path`` is a whole zip (.keras) or HDF5 (.weights.h5) file."""
-    if path.name.endswith(".keras"):
-        return zipfile.is_zipfile(path)
-    import h5py
-
-    try:
-        with h5py.File(path, "r"):
-            return True
-    except OSError:
-        return False
-
-
-def load_initial_weights(model, source):
-    """Loads a zoo name's pretrained weights, a ``.weights.h5`` or a
-    ``.keras`` file into ``model``; clear errors for anything else."""
-    from keras_vidrep import zoo
-
-    source = str(source)
-    if source in zoo.list_models():
-        path = zoo.weights_path(source)
-    else:
-        path = Path(source)
-        if not path.name.endswith((".weights.h5", ".keras")):
-            raise TrainingError(
-                "`initial_weights` must be a zoo name, a .weights.h5 file or "
-                f"a .keras file. Received: initial_weights={source!r}")
-    if not path.is_file():
-        raise TrainingError(f"No weights file at {path} (initial_weights="
-                            f"{source!r}).")
-    if not _readable_weights_file(path):
-        raise TrainingError(
-            f"Cannot read {path}: it is damaged or truncated (a .keras file "
-            "is a zip archive, a .weights.h5 file an HDF5 file).")
-    try:
-        if path.name.endswith(".keras"):
-            # Through a weights file, matched layer by layer as
-            # `load_weights` does (a scheduled-sampling clock may be absent).
-            trained = keras.saving.load_model(path, compile=False)
-            with tempfile.TemporaryDirectory() as folder:
-                weights = Path(folder) / "trained.weights.h5"
-                trained.save_weights(weights)
-                model.load_weights(weights)
-        else:
-            model.load_weights(path)
-    except ValueError as error:
-        raise TrainingError(
-            f"The weights in {path} do not fit {model.name} as configured "
-            f"for this run: {error}") from error
 
 
 def _check_resumable(out, run, steps_done):
