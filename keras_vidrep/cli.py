@@ -93,7 +93,8 @@ def cmd_train(args):
           jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
           model_overrides=overrides,
-          initial_weights=args.initial_weights)
+          initial_weights=args.initial_weights,
+          peer_timeout=args.peer_timeout)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
 
@@ -356,6 +357,10 @@ def build_parser():
                               choices=["auto", "none", "mirrored", "multi-worker"],
                               help="tf.distribute strategy (auto: mirrored "
                               "over several GPUs)")
+    train_parser.add_argument("--peer-timeout", type=_positive, default=300,
+                              help="multi-worker: seconds the workers have "
+                              "to come together before a worker stops, "
+                              "naming the missing ones")
     train_parser.add_argument(
         "--precision", default="float32",
         choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"],

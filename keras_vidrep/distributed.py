@@ -21,18 +21,28 @@ command on every worker, ``DIR`` on a filesystem they share. Worker 0 (or the
 ``DIR/replicas/TASK-INDEX.weights.h5`` so that they can be compared. After a
 crash, rerun the command on every worker: all restore the chief's last
 checkpoint (weights, optimizer state, step) and go on from there.
+
+A worker whose peers do not all join within ``peer_timeout`` seconds (the
+first training step needs every worker) stops with a message naming the
+workers whose address does not answer, instead of waiting forever inside
+TensorFlow; Ctrl-C and SIGTERM to its process group stop it at once, even
+while it waits there (``keras_vidrep/_watchdog.py``).
 """
 
+import contextlib
 import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import keras
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import FrameMSE
@@ -58,10 +68,60 @@ def cluster_role():
     return task_type, index, is_chief
 
 
-def train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
-                       optimizer="rmsprop", loss="cross_entropy", out=None,
-                       digits=None, seed=0, checkpoint_every=100,
-                       model_overrides=None, initial_weights=None, verbose=True):
+@contextlib.contextmanager
+def _watched(timeout, task, peers):
+    """Runs the body under ``keras_vidrep/_watchdog.py``, a process of its
+    own (see there: while TensorFlow waits for a peer, this process runs no
+    Python, so it cannot time out or handle a signal itself). Yields the
+    function to call once every worker joined."""
+    watchdog = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_watchdog.py")),
+         str(os.getpid()), str(timeout), task, json.dumps(peers)],
+        stdin=subprocess.PIPE)
+
+    def tell(message):
+        try:
+            watchdog.stdin.write(message)
+            watchdog.stdin.flush()
+        except OSError:
+            pass  # it has stopped already
+
+    try:
+        yield lambda: tell(b"j")
+        tell(b"d")
+    finally:
+        watchdog.stdin.close()
+        watchdog.wait(10)
+
+
+def _peers():
+    """``[(name, address)]`` of the other tasks of ``TF_CONFIG``'s cluster."""
+    task_type, index, _ = cluster_role()  # checks TF_CONFIG
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    return [(f"{kind} {i}", address)
+            for kind in ("chief", "worker")
+            for i, address in enumerate(cluster.get(kind, []))
+            if (kind, i) != (task_type, index)]
+
+
+def train_multi_worker(name, *, peer_timeout=300, **kwargs):
+    """Trains ``name`` on the cluster of ``TF_CONFIG``; see the module doc.
+
+    ``peer_timeout``: seconds the workers have to come together (the first
+    step completes) before this worker stops with the missing ones named.
+    Other arguments: ``_train_multi_worker``.
+    """
+    check_positive_ints(peer_timeout=peer_timeout)
+    task_type, index, _ = cluster_role()
+    with _watched(peer_timeout, f"{task_type} {index}", _peers()) as joined:
+        return _train_multi_worker(name, on_first_step=joined, **kwargs)
+
+
+def _train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
+                        optimizer="rmsprop", loss="cross_entropy", out=None,
+                        digits=None, seed=0, checkpoint_every=100,
+                        model_overrides=None, initial_weights=None,
+                        verbose=True, on_first_step=None):
     """Trains ``name`` on the cluster of ``TF_CONFIG``; see the module doc.
 
     ``batch_size`` is the global batch, split evenly over all replicas;
@@ -122,6 +182,8 @@ def train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
     history = out / "history.csv"
     for step in range(start, steps):
         logs = train_step(next(iterator))
+        if step == start and on_first_step is not None:
+            on_first_step()  # every worker took part
         if bar is not None:
             bar.update(step + 1, [(k, float(v)) for k, v in logs.items()])
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:

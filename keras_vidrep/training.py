@@ -207,7 +207,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, initial_weights=None,
-          verbose="auto"):
+          verbose="auto", peer_timeout=300):
     """Trains a named model on bouncing digits from the **train** digits.
 
     Args:
@@ -233,6 +233,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             ``.keras`` file of the same architecture. A run that resumes
             from its own checkpoint restores the checkpoint's weights over
             them.
+        peer_timeout: with ``strategy="multi-worker"``, seconds the workers
+            have to come together before this one stops, naming the
+            missing ones.
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -253,7 +256,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             batch_size=batch_size, learning_rate=learning_rate,
             optimizer=optimizer, loss=loss, out=out, digits=digits, seed=seed,
             checkpoint_every=checkpoint_every, model_overrides=model_overrides,
-            initial_weights=initial_weights)
+            initial_weights=initial_weights, peer_timeout=peer_timeout)
     out = Path(out or os.path.join("runs", name))
     run = {"model": name, "steps": steps, "epochs": epochs,
            "batch_size": batch_size, "learning_rate": learning_rate,

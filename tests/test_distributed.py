@@ -141,3 +141,43 @@ def test_keras_fit_fails_under_multi_worker(tmp_path, mnist_dir):
     codes = finish(start_workers(command, mnist_dir, ports, tmp_path), 300)
     log = (tmp_path / "worker-0.log").read_text()
     assert codes == [0, 0] and "FIT OK" in log, log[-1500:]
+
+
+def test_a_worker_whose_peer_never_starts_stops_and_names_it(tmp_path,
+                                                             mnist_dir):
+    ports = free_ports(2)
+    command = train_command(tmp_path / "run", 4) + ["--peer-timeout", "15"]
+    started = time.time()
+    code = _start_first_worker_only(command, mnist_dir, ports, tmp_path).wait(180)
+    log = (tmp_path / "worker-0.log").read_text()
+    assert code == -signal.SIGKILL, log[-3000:]  # stopped by the watchdog
+    assert f"no answer from worker 1 (localhost:{ports[1]})" in log
+    assert time.time() - started < 120
+
+
+def _start_first_worker_only(command, mnist_dir, ports, log_dir):
+    log = open(log_dir / "worker-0.log", "a")
+    return subprocess.Popen(command, cwd=REPO, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env=environment(mnist_dir,
+                                            TF_CONFIG=tf_config(ports, 0)))
+
+
+def test_sigterm_to_its_group_stops_a_worker_waiting_for_its_peer(
+        tmp_path, mnist_dir):
+    """What Ctrl-C and schedulers do: signal the process group. TensorFlow's
+    own SIGTERM handler keeps the waiting worker itself from acting on it;
+    its watchdog does."""
+    ports = free_ports(2)
+    alone = _start_first_worker_only(train_command(tmp_path / "run", 4),
+                                     mnist_dir, ports, tmp_path)
+    time.sleep(20)  # well inside TensorFlow, waiting for worker 1
+    assert alone.poll() is None
+    stopped = time.time()
+    os.killpg(alone.pid, signal.SIGTERM)
+    code = alone.wait(30)
+    assert code == -signal.SIGKILL
+    assert time.time() - stopped < 10
+    time.sleep(1)  # the watchdog's last words
+    assert "worker 0 stopped by SIGTERM; rerun the same command" in (
+        tmp_path / "worker-0.log").read_text()
