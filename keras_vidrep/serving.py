@@ -13,6 +13,16 @@ import numpy as np
 from keras_vidrep._validation import InputError
 
 INPUT_NAME = "frames"
+# The signatures our SavedModels have (keras_vidrep.saved_model).
+SIGNATURES = ("serving_default", "encode", "caption")
+
+
+def _signature(name):
+    if name not in SIGNATURES:
+        raise InputError(f"Unknown signature {name!r}: our SavedModels have "
+                         f"{', '.join(SIGNATURES)} (caption: captioners only)."
+                         f" Received: signature_name={name!r}")
+    return name
 
 
 def _frames(frames):
@@ -33,7 +43,7 @@ def rest_request(frames, form="instances", signature_name="serving_default"):
     else:
         raise InputError("`form` must be 'instances' or 'inputs'. "
                          f"Received: form={form!r}")
-    body["signature_name"] = signature_name
+    body["signature_name"] = _signature(signature_name)
     return body
 
 
@@ -76,7 +86,7 @@ def grpc_request(frames, model_name, signature_name="serving_default",
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
-    request.model_spec.signature_name = signature_name
+    request.model_spec.signature_name = _signature(signature_name)
     if version is not None:
         request.model_spec.version.value = int(version)
     request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(_frames(frames)))

@@ -299,3 +299,15 @@ def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
                         fails_with(ValueError("a bug")))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["list"])
+
+
+def test_serving_helpers_refuse_unknown_signatures():
+    frames = np.zeros((1, 2, 4, 4, 1), "float32")
+    for build in (lambda name: serving.rest_request(frames,
+                                                    signature_name=name),
+                  lambda name: serving.grpc_request(frames, "m",
+                                                    signature_name=name)):
+        with pytest.raises(ValueError, match="Unknown signature 'serve': our "
+                           "SavedModels have serving_default, encode, caption"):
+            build("serve")
+        build("encode")
