@@ -179,3 +179,29 @@ def test_evaluate_on_a_moving_mnist_file(tmp_path, mnist_dir, capsys, monkeypatc
             "frame_mse"]["mean"]
 
     assert copy_last(mirror) != copy_last(report)
+
+
+def test_console_script_quiets_tensorflow_start_up_lines(mnist_dir):
+    """Without TF_CPP_MIN_LOG_LEVEL set by the user, bad input is exactly
+    one line on stderr, and a good command none."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "keras-vidrep"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    listed = subprocess.run([str(script), "list"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert listed.returncode == 0 and "composite_conv" in listed.stdout
+    assert listed.stderr == ""
+    bad = subprocess.run([str(script), "evaluate", "no_such_model"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        bad.stderr.strip()] and "no_such_model" in bad.stderr
+    # Set by the user: TensorFlow's lines are theirs to see.
+    loud = subprocess.run([str(script), "list"], capture_output=True,
+                          text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
+                          timeout=120)
+    assert "oneDNN" in loud.stderr or "absl" in loud.stderr

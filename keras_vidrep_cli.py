@@ -1,0 +1,66 @@
+"""The ``keras-vidrep`` console script, before anything is imported.
+
+TensorFlow prints start-up lines on standard error from C++ as it loads
+(oneDNN, CUDA drivers, CPU features, "All log messages before
+absl::InitializeLog()"), some before any setting of ours could apply, and
+on a machine without a GPU an error line about cuInit. Unless the user set
+``TF_CPP_MIN_LOG_LEVEL`` (then every line is theirs to see), this entry
+point passes standard error through a filter that drops exactly those
+lines, and sets ``TF_CPP_MIN_LOG_LEVEL=1`` for the rest of TensorFlow's
+informational C++ logs. Python warnings and our own messages pass.
+"""
+
+import os
+import re
+import sys
+import threading
+
+# TensorFlow's C++ start-up chatter, line by line.
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\]"
+    r"|E\d{4} [\d:. ]+\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
+    r"|To enable the following instructions: .*rebuild TensorFlow)")
+
+
+def _filter_stderr():
+    """Replaces file descriptor 2 with a pipe read by a thread that forwards
+    every line but ``NOISE``; returns a function that undoes it."""
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, "rb") as pipe:
+            for line in pipe:
+                if not NOISE.match(line.decode(errors="replace")):
+                    os.write(original, line)
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+
+    def restore():
+        sys.stderr.flush()
+        os.dup2(original, 2)  # closes the pipe's last write end
+        thread.join(timeout=5)
+
+    return restore
+
+
+def main():
+    restore = None
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
+        restore = _filter_stderr()
+    try:
+        from keras_vidrep.cli import main as run
+
+        return run()
+    finally:
+        if restore is not None:
+            restore()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
