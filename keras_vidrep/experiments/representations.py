@@ -78,13 +78,17 @@ def all_rows():
     rows += [ProbeRow(f"random-{key}", f"random ({_architecture(name)})", name,
                       "random", _architecture(name))
              for key, name in randoms.items()]
+    # Every fc encoder fine-tunes (seconds each); of the ConvLSTM ones, the
+    # composite (minutes each on the 2-core CPU).
     rows += [ProbeRow(f"fine_tuned-{name}", f"{name}, fine-tuned", name,
                       "fine_tuned", _architecture(name))
              for name in ("composite_fc", "autoencoder_fc", "predictor_fc",
-                          "composite_conv")]
+                          "composite_conv", "composite_fc_cond",
+                          "autoencoder_fc_cond", "predictor_fc_cond")]
     rows += [ProbeRow(f"scratch-{key}", f"from scratch ({_architecture(name)})",
                       name, "scratch", _architecture(name))
-             for key, name in (("fc", "composite_fc"), ("conv", "composite_conv"))]
+             for key, name in (("fc", "composite_fc"), ("conv", "composite_conv"),
+                               ("fc_cond", "composite_fc_cond"))]
     return rows
 
 
