@@ -405,9 +405,10 @@ def _figure(rows, records, budget, path):
 
     styles = {"frozen": "-", "random": "--", "fine_tuned": ":",
               "scratch": "-."}
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5), dpi=100)
+    figure, axes = plt.subplots(1, 2, figsize=(13, 6), dpi=100)
+    colours = plt.cm.tab20.colors  # one colour per encoder, up to 20
     for axis, task in zip(axes, ("digits", "motion")):
-        for row in rows:
+        for index, row in enumerate(rows):
             if row.key not in records:
                 continue
             counts = sorted({r["labels"] for rec in records[row.key]
@@ -420,6 +421,7 @@ def _figure(rows, records, budget, path):
                                else 0.0)
             axis.errorbar(counts, means, yerr=spreads, capsize=2, marker="o",
                           markersize=3, linestyle=styles[row.protocol],
+                          color=colours[index % len(colours)],
                           label=row.label)
         axis.set_xscale("log")
         axis.set_xlabel("labelled clips (train digits)")
@@ -492,7 +494,12 @@ def render_report(budget_name, records_root="experiments"):
         "- The zoo encoders were trained on mirror-bounce clips (their cards "
         "say so) and are probed on the original clamp-and-flip physics.",
         "- Budget: one seed of the random encoder, the labelled draw and the "
-        "head initialisation per row; the eval set is the same for all.", "",
+        "head initialisation per row; the eval set is the same for all.",
+        "- Fine-tuning trains the whole encoder with the head for the "
+        "budget's steps at Adam's learning rate 0.001, from scratch "
+        "likewise: compare a fine-tuned row with the frozen probe of the "
+        "same encoder too. Longer or gentler fine-tuning (a lower rate for "
+        "the encoder) is not explored at this budget.", "",
     ]
     return "\n".join(lines)
 
