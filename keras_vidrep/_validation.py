@@ -12,6 +12,22 @@ class InputError(ValueError):
     ours and keeps its traceback."""
 
 
+def look_up(table, key, unknown, valid, error=InputError):
+    """``table[key]``, or ``error``: "UNKNOWN. Valid VALID: a, b, c." with the
+    table's keys sorted, so that every bad name lists the good ones.
+
+    Args:
+        table: a mapping.
+        key: what the user asked for.
+        unknown: the first sentence, e.g. ``f"Unknown task {name!r}"``.
+        valid: what the keys are, e.g. ``"tasks"``.
+        error: the exception class to raise.
+    """
+    if key not in table:
+        raise error(f"{unknown}. Valid {valid}: {', '.join(sorted(table))}.")
+    return table[key]
+
+
 def is_positive_int(value):
     """A positive integer (a bool is not one)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Integral)

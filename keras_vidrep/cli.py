@@ -154,7 +154,7 @@ def cmd_export(args):
 
 
 def cmd_presets(args):
-    from keras_vidrep.zoo import write_presets
+    from keras_vidrep.zoo_records import write_presets
 
     for path in write_presets():
         print(f"wrote {path}")
@@ -162,8 +162,8 @@ def cmd_presets(args):
 
 def cmd_card(args):
     from keras_vidrep.zoo import list_models
-    from keras_vidrep.zoo import write_card
-    from keras_vidrep.zoo import write_index
+    from keras_vidrep.zoo_records import write_card
+    from keras_vidrep.zoo_records import write_index
 
     names = list_models() if args.name == "all" else [args.name]
     for name in names:

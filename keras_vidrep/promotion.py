@@ -124,6 +124,7 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             better than the current model without ``force``.
     """
     from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
     from keras_vidrep.saved_model import export
     from keras_vidrep.saved_model import write_models_config
 
@@ -154,6 +155,12 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             "held-out sequences. Pass force=True (--force) to promote it "
             "anyway.")
 
+    if old is not None:
+        # The card says by how much the new model improves on the one it
+        # replaces (the repository keeps every version: ship only gains).
+        report["replaces"] = {"version": max(_next_version(saved)[1],
+                                             default=None),
+                              "target": target, "frame_mse": old}
     _record_runs(run_dir, run, name)
     saved.mkdir(parents=True, exist_ok=True)
     model.save_weights(saved / zoo.WEIGHTS_FILE)
@@ -164,9 +171,9 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
     export(model, saved, version=version)
     for stale in older:
         shutil.rmtree(saved / str(stale))
-    zoo.write_presets()
-    zoo.write_card(name)
-    zoo.write_index()
+    zoo_records.write_presets()
+    zoo_records.write_card(name)
+    zoo_records.write_index()
     write_models_config()
     size = _size_mib(zoo.saved_models_dir())
     return {"target": target, "old": old, "new": new, "version": version,

@@ -15,6 +15,7 @@ import pytest
 import keras_vidrep
 from keras_vidrep import presets
 from keras_vidrep import zoo
+from keras_vidrep import zoo_records
 from keras_vidrep.presets import PresetNotFoundError
 
 from tests.helpers import REPO
@@ -26,7 +27,7 @@ def test_the_packaged_table_and_preset_files_are_what_the_code_writes():
     table = presets.preset_table()
     assert list(table) == zoo.list_models()
     for name in table:
-        assert table[name] == json.loads(json.dumps(zoo.table_entry(name))), name
+        assert table[name] == json.loads(json.dumps(zoo_records.table_entry(name))), name
         folder = REPO / "saved_models" / name
         for file_name, text in presets.preset_files(
                 name, folder / presets.WEIGHTS_FILE).items():

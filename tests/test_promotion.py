@@ -8,6 +8,7 @@ import pytest
 
 from keras_vidrep import presets
 from keras_vidrep import zoo
+from keras_vidrep import zoo_records
 from keras_vidrep._validation import InputError
 from keras_vidrep.promotion import promote
 from keras_vidrep.training import train
@@ -73,12 +74,22 @@ def test_promote_writes_every_record_and_only_ships_better_models(
     assert forced["version"] == 2 and forced["old"] == pytest.approx(
         forced["new"], rel=1e-5)
     assert sorted(p.name for p in saved.glob("[0-9]*")) == ["2"]
+    # The card says what the new version replaced, and by how much.
+    replaced = json.loads((checkout / "zoo" / "evaluations" / f"{NAME}.json")
+                          .read_text())["replaces"]
+    assert replaced == {"version": 1, "target": "future",
+                        "frame_mse": pytest.approx(forced["old"])}
+    card = (checkout / "zoo" / "cards" / f"{NAME}.md").read_text()
+    assert (f"replaced SavedModel version 1 (`keras-vidrep promote`), whose "
+            f"future MSE per frame on the same sequences was "
+            f"{forced['old']:.2f}: ") in card
+    assert "from the train digits (clamp physics), on " in card
 
     # A run that fine-tunes the zoo model keeps the chain.
     tuned = _train(tmp_path / "tuned", mnist_dir, initial_weights=NAME,
                    seed=1)
     promote(tuned, NAME, sequences=20, digits=mnist_dir, force=True)
-    stages = zoo.run_stages(NAME)
+    stages = zoo_records.run_stages(NAME)
     assert [s[0]["seed"] for s in stages] == [0, 1]
     assert stages[1][0]["starts_from"] == "before"
 

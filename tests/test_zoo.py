@@ -38,14 +38,14 @@ def test_every_variant_has_a_preset_with_a_recipe():
 
 
 def test_recipe_comes_from_the_run_record(monkeypatch):
-    from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
 
     record = {"steps": 1234, "batch_size": 32, "learning_rate": 0.001,
               "optimizer": "adam", "loss": "mse", "seed": 5,
               "checkpoint_every": 200, "backend": "jax",
               "model_overrides": {"hidden_sizes": [64, 64], "kernel_size": 3}}
-    monkeypatch.setattr(zoo, "run_stages", lambda name: [(record, None)])
-    assert zoo._recipe("predictor_conv") == (
+    monkeypatch.setattr(zoo_records, "run_stages", lambda name: [(record, None)])
+    assert zoo_records._recipe("predictor_conv") == (
         "KERAS_BACKEND=jax keras-vidrep train predictor_conv --steps 1234 "
         "--batch-size 32 --learning-rate 0.001 --optimizer adam --loss mse "
         "--seed 5 --checkpoint-every 200 --set hidden_sizes=[64,64] "
@@ -57,6 +57,7 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
     commands, in order, and one learning curve counting steps from the first
     run's start."""
     from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
 
     monkeypatch.setattr(zoo, "ROOT", tmp_path)
     first = {"steps": 400, "batch_size": 32, "learning_rate": 0.001,
@@ -72,8 +73,8 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
         (where / "run.json").write_text(json.dumps(record))
         (where / "history.csv").write_text(
             "epoch,loss\n" + "".join(f"{i},{v}\n" for i, v in enumerate(losses)))
-    assert [r["steps"] for r, _ in zoo.run_stages("predictor_conv")] == [400, 1000]
-    assert zoo._recipe("predictor_conv").splitlines() == [
+    assert [r["steps"] for r, _ in zoo_records.run_stages("predictor_conv")] == [400, 1000]
+    assert zoo_records._recipe("predictor_conv").splitlines() == [
         "keras-vidrep train predictor_conv --steps 400 --batch-size 32 "
         "--learning-rate 0.001 --optimizer rmsprop --loss cross_entropy "
         "--seed 0 --checkpoint-every 200 --set kernel_size=3",
@@ -81,10 +82,10 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
         "--learning-rate 0.0005 --optimizer rmsprop --loss cross_entropy "
         "--seed 1 --checkpoint-every 500 --set kernel_size=3 --out runs/tuned "
         "--initial-weights runs/predictor_conv/model.keras"]
-    assert zoo._trained(zoo.run_stages("predictor_conv")) == (
+    assert zoo_records._trained(zoo_records.run_stages("predictor_conv")) == (
         "400 steps x 32 + 1,000 steps x 32")
-    curves = [zoo._learning_curve("predictor_conv", r, f, first_step=s)
-              for (r, f), s in zip(zoo.run_stages("predictor_conv"), (0, 400))]
+    curves = [zoo_records._learning_curve("predictor_conv", r, f, first_step=s)
+              for (r, f), s in zip(zoo_records.run_stages("predictor_conv"), (0, 400))]
     assert [line for curve in curves for line in curve if line.startswith("| ")
             and not line.startswith("| step")] == [
         "| 200 | 30.0 |", "| 400 | 20.0 |", "| 900 | 9.0 |", "| 1400 | 8.0 |"]
@@ -277,7 +278,7 @@ def test_shipped_model_beats_the_baselines(name, mnist_dir):
     baseline, and so does a fresh check on 40 held-out sequences."""
     from keras_vidrep.data import bouncing_digits_eval
     from keras_vidrep.evaluation import evaluate_model
-    from keras_vidrep.zoo import model_card
+    from keras_vidrep.zoo_records import model_card
 
     model = keras_vidrep.load(name, compile=False)
     recorded = json.loads((ROOT / PRESETS[name]["evaluation"]).read_text())
@@ -315,3 +316,41 @@ def test_shipped_saved_model_serves_the_shipped_weights(name):
     for key in expected:
         np.testing.assert_allclose(got[key].numpy(), np.asarray(expected[key]),
                                    atol=1e-5)
+
+
+def _write_evaluation(root, name, mse, bounce="clamp"):
+    folder = root / "zoo" / "evaluations"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({
+        "model": name, "bounce": bounce, "bouncing_digits_test": {
+            "sequences": 10, "future": {"model": {"frame_mse": {"mean": mse}}}}}))
+
+
+def test_conditional_card_compares_with_its_sibling(monkeypatch, tmp_path):
+    """A conditional model's card says by how much it trails its
+    unconditioned sibling on the same sequences, with both budgets, and
+    why when it is more than 5% worse."""
+    from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
+
+    monkeypatch.setattr(zoo, "ROOT", tmp_path)
+    record = {"steps": 100, "batch_size": 16}
+    monkeypatch.setattr(zoo_records, "run_stages",
+                        lambda name: [(record, None)])
+    _write_evaluation(tmp_path, "predictor_conv", 100.0)
+    report = {"bounce": "clamp", "bouncing_digits_test": {
+        "future": {"model": {"frame_mse": {"mean": 104.0}}}}}
+    lines = zoo_records._against_sibling("predictor_conv_cond", report)
+    assert lines[1] == "## Against its unconditioned sibling, predictor_conv"
+    assert lines[3] == ("- future MSE per frame 104.00 against 100.00 on the "
+                        "same sequences: +4.0%, within 5% of it or better.")
+    assert "1,600 sequences (100 steps x 16)" in lines[4]
+    assert not any(line.startswith("- Why") for line in lines)
+    report["bouncing_digits_test"]["future"]["model"]["frame_mse"]["mean"] = 110.0
+    lines = zoo_records._against_sibling("predictor_conv_cond", report)
+    assert "+10.0%, more than 5% worse" in lines[3]
+    assert lines[-1].startswith("- Why: teacher-forced decoders never meet")
+    # No comparison across physics, and none for an unconditioned model.
+    _write_evaluation(tmp_path, "predictor_conv", 100.0, bounce="mirror")
+    assert zoo_records._against_sibling("predictor_conv_cond", report) == []
+    assert zoo_records._against_sibling("predictor_conv", report) == []

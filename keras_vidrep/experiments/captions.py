@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.report import load_records
 from keras_vidrep.provenance import machine_description
 
@@ -92,10 +93,8 @@ BUDGETS = {b.name: b for b in (
 
 
 def _budget(name):
-    if name not in BUDGETS:
-        raise InputError(f"Experiment {NAME!r} has no budget {name!r}. Valid "
-                         f"budgets: {', '.join(sorted(BUDGETS))}.")
-    return BUDGETS[name]
+    return look_up(BUDGETS, name, f"Experiment {NAME!r} has no budget "
+                   f"{name!r}", "budgets")
 
 
 def record_path(records_root, budget, row, seed):

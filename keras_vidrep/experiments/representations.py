@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.report import load_records
 from keras_vidrep.provenance import machine_description
 
@@ -156,6 +157,11 @@ class ProbeExperimentError(InputError):
     """The experiment cannot run as asked."""
 
 
+def _budget(name):
+    return look_up(BUDGETS, name, f"Experiment {NAME!r} has no budget "
+                   f"{name!r}", "budgets", error=ProbeExperimentError)
+
+
 def rows_of(budget):
     rows = all_rows()
     return [r for r in rows if not budget.rows or r.key in budget.rows]
@@ -229,11 +235,7 @@ def run(budget="smoke", *, seeds=None, rows=None, records_root="experiments",
     from keras_vidrep.tasks import PROTOCOLS
     from keras_vidrep.tasks import ProbeData
 
-    if budget not in BUDGETS:
-        raise ProbeExperimentError(
-            f"Experiment {NAME!r} has no budget {budget!r}. Valid budgets: "
-            f"{', '.join(sorted(BUDGETS))}.")
-    chosen = BUDGETS[budget]
+    chosen = _budget(budget)
     resolved = rows_of(chosen)
     unknown = sorted(set(rows or ()) - {r.key for r in resolved})
     if unknown:
@@ -507,13 +509,9 @@ def render_report(budget_name, records_root="experiments"):
 def write_report(budget_name, records_root="experiments"):
     """Writes ``report.md`` and ``accuracy_vs_labels.png``; returns the
     report's path."""
-    if budget_name not in BUDGETS:
-        raise ProbeExperimentError(
-            f"Experiment {NAME!r} has no budget {budget_name!r}. Valid "
-            f"budgets: {', '.join(sorted(BUDGETS))}.")
+    rows = rows_of(_budget(budget_name))
     folder = Path(records_root) / NAME / budget_name
     folder.mkdir(parents=True, exist_ok=True)
-    rows = rows_of(BUDGETS[budget_name])
     _figure(rows, load_records(folder), BUDGETS[budget_name],
             folder / "accuracy_vs_labels.png")
     path = folder / "report.md"

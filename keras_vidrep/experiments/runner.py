@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.definitions import EXPERIMENTS
 from keras_vidrep.experiments.definitions import rows_of
 from keras_vidrep.provenance import machine_description
@@ -38,15 +39,12 @@ class ExperimentError(InputError):
 
 
 def get_experiment(name, budget):
-    if name not in EXPERIMENTS:
-        raise ExperimentError(f"Unknown experiment {name!r}. Valid names: "
-                              f"{', '.join(sorted(EXPERIMENTS))}.")
-    experiment = EXPERIMENTS[name]
-    if budget not in experiment.budgets:
-        raise ExperimentError(
-            f"Experiment {name!r} has no budget {budget!r}. Valid budgets: "
-            f"{', '.join(sorted(experiment.budgets))}.")
-    return experiment, experiment.budgets[budget]
+    experiment = look_up(EXPERIMENTS, name, f"Unknown experiment {name!r}",
+                         "names", error=ExperimentError)
+    return experiment, look_up(
+        experiment.budgets, budget,
+        f"Experiment {name!r} has no budget {budget!r}", "budgets",
+        error=ExperimentError)
 
 
 def record_folder(records_root, experiment, budget, row, seed):

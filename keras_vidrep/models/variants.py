@@ -6,6 +6,7 @@ import itertools
 import keras
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import look_up
 from keras_vidrep.models.losses import LOSSES
 from keras_vidrep.models.losses import default_metrics
 from keras_vidrep.models.video_seq2seq import CELL_TYPES
@@ -58,9 +59,7 @@ def build_model(name, /, **overrides):
     Raises:
         ValueError: unknown name (the message lists the valid ones).
     """
-    if name not in VARIANTS:
-        raise InputError(f"Unknown model {name!r}. Valid names: "
-                         f"{', '.join(sorted(VARIANTS))}.")
+    look_up(VARIANTS, name, f"Unknown model {name!r}", "names")
     clashing = set(overrides) & set(VARIANTS[name])
     if clashing:
         raise InputError(

@@ -28,6 +28,7 @@ from typing import Tuple
 import numpy as np
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import look_up
 
 # Sector k is centred on 45*k degrees counter-clockwise from "right".
 DIRECTIONS = ("right", "up-right", "up", "up-left", "left", "down-left",
@@ -110,10 +111,7 @@ TASKS = {
 
 
 def get_task(name):
-    if name not in TASKS:
-        raise InputError(f"Unknown task {name!r}. Valid tasks: "
-                         f"{', '.join(sorted(TASKS))}.")
-    return TASKS[name]
+    return look_up(TASKS, name, f"Unknown task {name!r}", "tasks")
 
 
 # Clips are generated in blocks of this size, so a labelled set of n clips is

@@ -1,0 +1,393 @@
+"""The zoo's records turned into what people read: the preset table, the
+model cards and the zoo's index.
+
+``keras_vidrep.zoo`` finds, fetches and loads the models; this module is
+the checkout's side, used by ``keras-vidrep presets``, ``keras-vidrep
+card`` and ``keras-vidrep promote``. Everything it writes comes from
+records written by code: the run records in ``zoo/runs/NAME/`` (copied
+from ``train``'s ``run.json`` and ``history.csv`` by ``promote``), the
+evaluations in ``zoo/evaluations/NAME.json`` (``keras-vidrep evaluate NAME
+--json``) and the weights.
+"""
+
+import json
+
+from keras_vidrep import zoo
+from keras_vidrep.models import VARIANTS
+from keras_vidrep.models import build_model
+from keras_vidrep.models import describe
+from keras_vidrep.models.video_seq2seq import KINDS as KINDS_TARGETS
+
+# The planned budget of a model not trained yet, in steps of batch 16.
+_PLANNED_STEPS = 3000
+
+
+def run_stages(name):
+    """The records of the runs that made the artifact, first to last, as
+    ``(record, folder)`` pairs; ``[]`` for a model not trained yet.
+
+    ``zoo/runs/NAME/`` holds the last run's ``run.json`` (copied from the
+    run's own) and ``history.csv``. A run that fine-tuned the weights of an
+    earlier one (``keras-vidrep train --initial-weights``) names, in
+    ``starts_from``, the subfolder that holds that earlier run's record.
+    """
+    stages, folder = [], zoo.ROOT / "zoo" / "runs" / name
+    while (folder / "run.json").is_file():
+        record = json.loads((folder / "run.json").read_text())
+        stages.insert(0, (record, folder))
+        if not record.get("starts_from"):
+            break
+        folder = folder / record["starts_from"]
+    return stages
+
+
+def _backend(run):
+    """The Keras backend a run trained under: the record's own field (the
+    first zoo runs) or its last part's (``train`` records one part per start
+    or resume)."""
+    parts = run.get("parts") or [{}]
+    return run.get("backend") or parts[-1].get("backend")
+
+
+def _where(run):
+    """Where and on what a run trained, in words."""
+    if run.get("device"):
+        return run["device"]
+    machines = sorted({part["machine"] for part in run.get("parts", [])
+                       if part.get("machine")})
+    # The CPU runs of the first zoo predate both fields.
+    return "; ".join(machines) or "the CPU"
+
+
+def _physics(run):
+    """The bounce rule of a run's training data. ``train`` always uses the
+    generator's default; that became the clamp-and-flip rule before ``train``
+    began to record parts, so a record with parts trained on it, and one
+    without trained on mirror reflection."""
+    return run.get("bounce") or ("clamp" if run.get("parts") else "mirror")
+
+
+def _parts(run):
+    """A sentence on the run's resumes, or ''."""
+    parts = run.get("parts") or []
+    resumes = [f"{part['steps_from']:,}" for part in parts[1:]
+               if part.get("steps_from") is not None]
+    if not resumes:
+        return ""
+    return (f" It ran in {len(parts)} parts: stopped and resumed from its "
+            f"checkpoint at step {', '.join(resumes)} (`run.json` lists each "
+            "part's command, versions and machine).")
+
+
+def _train_command(name, run):
+    settings = " ".join(
+        f"--set {key}={json.dumps(value, separators=(',', ':'))}"
+        for key, value in run["model_overrides"].items())
+    backend = f"KERAS_BACKEND={_backend(run)} " if _backend(run) else ""
+    command = (f"{backend}keras-vidrep train {name} --steps {run['steps']} "
+               f"--batch-size {run['batch_size']} --learning-rate "
+               f"{run['learning_rate']} --optimizer {run['optimizer']} --loss "
+               f"{run['loss']} --seed {run['seed']} --checkpoint-every "
+               f"{run['checkpoint_every']} {settings}")
+    if run.get("out"):
+        command += f" --out {run['out']}"
+    if run.get("initial_weights"):
+        command += f" --initial-weights {run['initial_weights']}"
+    return command
+
+
+def _recipe(name):
+    """The exact ``keras-vidrep train`` commands of the artifact, one line per
+    run, from its run records; for a model not trained yet, the planned
+    command."""
+    runs = [record for record, _ in run_stages(name)] or [{
+        "steps": _PLANNED_STEPS, "batch_size": 16, "learning_rate": 0.001,
+        "optimizer": "rmsprop", "loss": "cross_entropy", "seed": 0,
+        "checkpoint_every": 100, "model_overrides": zoo._sizes(name)}]
+    return "\n".join(_train_command(name, run) for run in runs)
+
+
+def _trained(stages):
+    """The runs' budgets, e.g. '9,000 steps x 32 + 30,000 steps x 32'."""
+    return " + ".join(f"{run['steps']:,} steps x {run['batch_size']}"
+                      for run, _ in stages)
+
+
+def table_entry(name):
+    """What the preset table (``keras_vidrep/zoo_presets.json``) holds for
+    ``name``, computed from the builder, the run records, the weights and
+    the evaluation; ``keras-vidrep presets`` writes it."""
+    from keras_vidrep.presets import sha256
+
+    artifact = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
+    report = _evaluation(name)
+    summary = None
+    if report:
+        results = report["bouncing_digits_test"]
+        summary = {"sequences": results["sequences"],
+                   # Records from before the clamp rule used mirror physics.
+                   "bounce": report.get("bounce", "mirror"), **{
+            target: {"frame_mse": results[target]["model"]["frame_mse"]["mean"],
+                     "best_baseline_frame_mse": min(
+                         v["frame_mse"]["mean"] for k, v in
+                         results[target].items() if k != "model")}
+            for target in ("future", "reconstruction") if target in results}}
+    return {"description": describe(name), "config": dict(zoo._sizes(name)),
+            "recipe": _recipe(name),
+            "parameters": build_model(name, **zoo._sizes(name)).count_params(),
+            "sha256": sha256(artifact) if artifact.is_file() else None,
+            "evaluation": summary}
+
+
+def write_presets():
+    """Writes the preset table and each preset directory's ``config.json``
+    and ``metadata.json`` (from the table and the weights); returns the
+    paths written."""
+    from keras_vidrep import presets
+
+    table = {name: table_entry(name) for name in VARIANTS}
+    presets.TABLE_FILE.write_text(json.dumps(table, indent=1) + "\n")
+    presets.preset_table.cache_clear()
+    written = [presets.TABLE_FILE]
+    for name in VARIANTS:
+        weights = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
+        if weights.is_file():
+            for file_name, text in presets.preset_files(name, weights).items():
+                (weights.parent / file_name).write_text(text)
+                written.append(weights.parent / file_name)
+    return written
+
+
+def _evaluation(name):
+    path = zoo.ROOT / "zoo" / "evaluations" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _metric_table(results):
+    lines = []
+    for target in ("future", "reconstruction"):
+        if target not in results:
+            continue
+        predictors = results[target]
+        metrics = list(predictors["model"])
+        lines += [f"**{target}** ({results['sequences']} sequences)", "",
+                  "| | " + " | ".join(metrics) + " |",
+                  "|---|" + "---|" * len(metrics)]
+        for predictor, values in predictors.items():
+            lines.append(f"| {predictor} | " + " | ".join(
+                f"{values[m]['mean']:.2f}" if m != "ssim" else
+                f"{values[m]['mean']:.3f}" for m in metrics) + " |")
+        curve = predictors["model"]["frame_mse"]["per_timestep"]
+        lines += ["", "Model's MSE per frame at each timestep: "
+                  + ", ".join(f"{v:.1f}" for v in curve), ""]
+    return lines
+
+
+def _learning_curve(name, run, folder, first_step):
+    """Markdown lines: about ten rows of the run's ``history.csv``, steps
+    counted from the start of the first run."""
+    history = folder / "history.csv"
+    if not history.is_file():
+        return []
+    rows = history.read_text().strip().splitlines()
+    columns = rows[0].split(",")
+    wanted = [c for c in columns if c.endswith("loss") and not c.startswith("val_")]
+    regime = ""
+    if VARIANTS[name]["conditional"]:
+        regime = (", decoders teacher-forced"
+                  if zoo._sizes(name).get("teacher_forcing", True) else
+                  ", decoders free-running as at inference")
+    lines = ["", "Learning curve (training loss, cross-entropy per "
+             f"frame{regime}):", "",
+             "| step | " + " | ".join(wanted) + " |",
+             "|---|" + "---|" * len(wanted)]
+    every = max(1, (len(rows) - 1) // 10)
+    for row in rows[1::every] + ([rows[-1]] if (len(rows) - 2) % every else []):
+        cells = dict(zip(columns, row.split(",")))
+        step = first_step + (int(cells["epoch"]) + 1) * run["checkpoint_every"]
+        lines.append(f"| {step} | " + " | ".join(
+            f"{float(cells[c]):.1f}" for c in wanted) + " |")
+    return lines
+
+
+def _sibling(name):
+    """The unconditioned variant of the same kind and cell as ``name``."""
+    variant = VARIANTS[name]
+    return next(other for other, v in VARIANTS.items()
+                if not v["conditional"] and v["kind"] == variant["kind"]
+                and v["cell"] == variant["cell"])
+
+
+def _decoder_training(name):
+    """How a conditional model's decoders were trained, in words."""
+    regime = zoo._sizes(name).get("teacher_forcing", True)
+    if regime is True:
+        return "teacher-forced (they read the true previous frame)"
+    if regime is False:
+        return "free-running (they read their own previous prediction, as at inference)"
+    return f"scheduled sampling ({regime})"
+
+
+def _against_sibling(name, report):
+    """Markdown lines comparing a conditional model with its unconditioned
+    sibling on the same held-out sequences, with both budgets; [] for an
+    unconditioned model or a sibling without an evaluation."""
+    if not VARIANTS[name]["conditional"]:
+        return []
+    sibling = _sibling(name)
+    theirs_report = _evaluation(sibling)
+    if theirs_report is None or theirs_report.get("bounce") != report.get("bounce"):
+        return []
+    ours_results = report["bouncing_digits_test"]
+    target = "future" if "future" in ours_results else "reconstruction"
+    ours = ours_results[target]["model"]["frame_mse"]["mean"]
+    theirs = theirs_report["bouncing_digits_test"][target]["model"][
+        "frame_mse"]["mean"]
+    change = 100 * (ours / theirs - 1)
+    seen = [sum(run["steps"] * run["batch_size"] for run, _ in run_stages(n))
+            for n in (name, sibling)]
+    budgets = (f"this model trained on {seen[0]:,} sequences "
+               f"({_trained(run_stages(name)) or 'not trained'}), {sibling} on "
+               f"{seen[1]:,} ({_trained(run_stages(sibling)) or 'not trained'})")
+    verdict = ("within 5% of it or better" if change <= 5 else
+               "more than 5% worse")
+    lines = ["", f"## Against its unconditioned sibling, {sibling}", "",
+             f"- {target} MSE per frame {ours:.2f} against {theirs:.2f} on the "
+             f"same sequences: {change:+.1f}%, {verdict}.",
+             f"- Budgets: {budgets}.",
+             f"- Decoders: {_decoder_training(name)}."]
+    if change > 5:
+        reasons = []
+        if seen[0] != seen[1]:
+            reasons.append("the budgets differ (above)")
+        if zoo._sizes(name).get("teacher_forcing", True) is True:
+            reasons.append(
+                "teacher-forced decoders never meet their own errors in "
+                "training, but run on them at inference")
+        reasons.append(
+            "a conditional decoder must also learn to read the frame it is "
+            "given")
+        lines.append(
+            f"- Why: {'; '.join(reasons)}. At equal budgets, with "
+            "teacher-forced, scheduled-sampling and free-running decoders "
+            "side by side: the variants experiment, "
+            "`experiments/variants/cpu/report.md`.")
+    return lines
+
+
+def model_card(name):
+
+    """The markdown model card of ``name``, from its preset, run record,
+    evaluation and learning curve; ``None`` until the model is evaluated."""
+    zoo._check_name(name)
+    preset, stages, report = zoo._presets()[name], run_stages(name), _evaluation(name)
+    if report is None:
+        return None
+    model = zoo.build_preset(name)
+    lines = [f"# {name}", "", preset["description"] + ".", "",
+             "Generated by `keras-vidrep card` from the evaluation in "
+             f"`{preset['evaluation']}` and the run records in "
+             f"`zoo/runs/{name}/`; do not edit by hand.", "",
+             "## Model", "",
+             f"- Builder: `keras_vidrep.models.build_model({name!r}, "
+             + ", ".join(f"{k}={v!r}" for k, v in preset["config"].items()) + ")`",
+             f"- Parameters: {model.count_params():,}",
+             f"- Artifact: `{preset['artifact']}`; load with "
+             f"`keras_vidrep.load({name!r})`", "",
+             "## Training", "",
+             "```bash", preset["recipe"], "```", ""]
+    if len(stages) > 1:
+        lines += ["Each run after the first fine-tunes the weights of the one "
+                  "before (`--initial-weights`), with a fresh optimizer.", ""]
+    steps = sequences = 0
+    for index, (run, folder) in enumerate(stages, 1):
+        label = f"Run {index}" if len(stages) > 1 else "Budget"
+        run_sequences = run["steps"] * run["batch_size"]
+        lines += [""] * (index > 1) + [
+            f"{label}: {run['steps']:,} steps of {run['batch_size']} sequences "
+            f"({run_sequences:,} sequences) of bouncing digits from the train "
+            f"digits ({_physics(run)} physics), on {_where(run)}."
+            + _parts(run)]
+        if run.get("note"):
+            lines += ["", run["note"][0].upper() + run["note"][1:] + "."]
+        lines += _learning_curve(name, run, folder, first_step=steps)
+        steps += run["steps"]
+        sequences += run_sequences
+    if len(stages) > 1:
+        lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]
+    bouncing = report["bouncing_digits_test"]
+    physics = report.get("bounce", "mirror")  # records before the clamp rule
+    lines += ["", "## Evaluation", "",
+              "Held-out sequences built from the **test** digits, "
+              f"{physics} physics (`keras-vidrep evaluate {name} --bounce "
+              f"{physics} --sequences {bouncing['sequences']} --json`), "
+              "autoregressive inference; MSE and MAE are summed over the "
+              "pixels of a frame (pixels in [0, 1]), averaged over frames.", ""]
+    lines += _metric_table(bouncing)
+    best = {}
+    for target in ("future", "reconstruction"):
+        if target in bouncing:
+            values = bouncing[target]
+            baseline = min(v["frame_mse"]["mean"] for k, v in values.items()
+                           if k != "model")
+            best[target] = (values["model"]["frame_mse"]["mean"], baseline)
+    for target, (ours, baseline) in best.items():
+        verdict = "beats" if ours < baseline else "does NOT beat"
+        lines.append(f"- {target}: MSE per frame {ours:.1f}, {verdict} the best "
+                     f"trivial baseline ({baseline:.1f}).")
+    replaced = report.get("replaces")
+    if replaced:
+        change = 100 * (best[replaced["target"]][0] / replaced["frame_mse"] - 1)
+        lines.append(
+            f"- This model replaced SavedModel version {replaced['version']} "
+            f"(`keras-vidrep promote`), whose {replaced['target']} MSE per "
+            f"frame on the same sequences was {replaced['frame_mse']:.2f}: "
+            f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'} now.")
+    lines += _against_sibling(name, report)
+    return "\n".join(lines) + "\n"
+
+
+def write_card(name):
+    """Writes ``zoo/cards/NAME.md``; returns its path, or None if the model
+    has no evaluation yet."""
+    card = model_card(name)
+    if card is None:
+        return None
+    path = zoo.ROOT / "zoo" / "cards" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(card)
+    return path
+
+
+def write_index():
+    """Writes ``zoo/README.md``: one row per model, from the same records as
+    the cards."""
+    lines = ["# The zoo", "",
+             "Generated by `keras-vidrep card all`; do not edit by hand. MSE per "
+             "frame (squared error summed over a frame's 64x64 pixels in [0, 1]) "
+             "on held-out sequences of the test digits; `best baseline` is the "
+             "lowest of copy-last-frame, all-zeros and mean-input-frame on the "
+             "same sequences.", "",
+             "| model | parameters | trained | future MSE (best baseline) | "
+             "reconstruction MSE (best baseline) | card |",
+             "|---|---|---|---|---|---|"]
+    for name in VARIANTS:
+        stages, report = run_stages(name), _evaluation(name)
+        trained = _trained(stages) or "not yet"
+        cells = []
+        for target in ("future", "reconstruction"):
+            results = report["bouncing_digits_test"] if report else {}
+            if target not in results:
+                cells.append("-" if report or target not in
+                             KINDS_TARGETS[VARIANTS[name]["kind"]] else "not yet")
+                continue
+            values = results[target]
+            best = min(v["frame_mse"]["mean"] for k, v in values.items()
+                       if k != "model")
+            cells.append(f"{values['model']['frame_mse']['mean']:.1f} ({best:.1f})")
+        card = f"[card](cards/{name}.md)" if report else "-"
+        lines.append(f"| {name} | {zoo.build_preset(name).count_params():,} | "
+                     f"{trained} | {cells[0]} | {cells[1]} | {card} |")
+    path = zoo.ROOT / "zoo" / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
