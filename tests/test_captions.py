@@ -295,8 +295,9 @@ def test_train_captioner_and_caption_commands(tmp_path, mnist_dir):
                       "motion", "--reverse-frames", "--out", str(out))
     assert trained.returncode == 0, trained.stderr[-3000:]
     run = json.loads((out / "run.json").read_text())
-    assert run["steps"] == 3 and run["model"]["stream"] == "motion"
-    assert run["model"]["reverse_frames"] is True
+    assert run["steps"] == 3 and run["architecture"]["stream"] == "motion"
+    assert run["architecture"]["reverse_frames"] is True
+    assert run["model"] == "captioner" and run["parts"][0]["steps_reached"] == 3
     shown = run_cli(mnist_dir, "caption", str(out), "--clips", "2",
                     "--beam-size", "2", "--out", str(tmp_path / "s.png"),
                     "--evaluate", "10")

@@ -21,6 +21,7 @@ from keras_vidrep.captions.metrics import caption_scores
 from keras_vidrep.captions.tokens import decode
 from keras_vidrep.captions.tokens import id_to_word
 from keras_vidrep.captions.tokens import make_tokenizer
+from keras_vidrep.provenance import describe_run
 
 # The held-out clips (test digits) every captioner is scored on.
 EVALUATION_SEED = 1234
@@ -153,17 +154,31 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
             "train", source=source),
         batch_size=batch_size, num_batches=steps, seed=seed,
         num_frames=num_frames, tokenizer=tokenizer)
+    part = {**describe_run(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     started = time.time()
     model.fit(batches, epochs=1, verbose=verbose,
               callbacks=[keras.callbacks.CSVLogger(out / "history.csv")])
     model.save(out / "model.keras")
+    seconds = round(time.time() - started, 1)
+    part.update(steps_from=0, steps_reached=steps, wall_seconds=seconds)
     (out / "run.json").write_text(json.dumps({
-        "steps": steps, "batch_size": batch_size,
+        "model": CAPTIONER_RUN, "steps": steps, "batch_size": batch_size,
         "learning_rate": learning_rate, "seed": seed,
-        "num_frames": num_frames, "model": model.get_config(),
+        "num_frames": num_frames, "architecture": architecture(model),
         "frame_reader": None if frame_reader is None else str(frame_reader),
-        "seconds": round(time.time() - started, 1)}, indent=1))
+        "seconds": seconds, "parts": [part]}, indent=1))
     return model
+
+
+# What ``run.json`` names as the model of a ``train_captioner`` run.
+CAPTIONER_RUN = "captioner"
+
+
+def architecture(model):
+    """The ``S2VTCaptioner`` arguments that make ``model``'s architecture
+    (its config without the Keras bookkeeping)."""
+    return {key: value for key, value in model.get_config().items()
+            if key not in ("name", "trainable", "dtype")}
 
 
 def held_out_clips(count, *, num_frames=10, digits=None, source=None,
