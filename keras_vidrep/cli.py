@@ -273,7 +273,11 @@ def cmd_caption(args):
     from keras_vidrep.captions.training import held_out_clips
     from keras_vidrep.captions.training import load_captioner
 
-    model = load_captioner(args.model)
+    from keras_vidrep.zoo import is_captioner
+    from keras_vidrep.zoo import load
+
+    model = (load(args.model, compile=False) if is_captioner(args.model)
+             else load_captioner(args.model))
     frames, references = held_out_clips(args.clips, source=args.digits)
     generated = generate_captions(model, frames, beam_size=args.beam_size)
     for text, refs in zip(generated, references):
@@ -292,8 +296,10 @@ def cmd_promote(args):
     result = promote(args.run_dir, args.name, sequences=args.sequences,
                      seed=args.seed, digits=args.digits, force=args.force)
     old = "none" if result["old"] is None else f"{result['old']:.2f}"
-    print(f"promoted {args.run_dir} to {args.name}: {result['target']} MSE "
-          f"per frame {result['new']:.2f} (was {old}), SavedModel version "
+    measure = (result["target"] if result["higher_is_better"]
+               else f"{result['target']} MSE per frame")
+    print(f"promoted {args.run_dir} to {args.name}: {measure} "
+          f"{result['new']:.2f} (was {old}), SavedModel version "
           f"{result['version']}; saved_models/ holds "
           f"{result['saved_models_mib']} MiB"
           + ("" if result["within_budget"] else " (over the 200 MiB budget)"))
@@ -508,7 +514,8 @@ def build_parser():
     promote.add_argument("run_dir", help="the folder train wrote")
     promote.add_argument("name", help="the zoo name it replaces")
     promote.add_argument("--sequences", type=_positive, default=1000,
-                         help="held-out sequences both models are evaluated on")
+                         help="held-out sequences (clips, for a captioner) "
+                         "both models are evaluated on")
     promote.add_argument("--seed", type=int, default=1234,
                          help="seed of the held-out sequences")
     promote.add_argument("--force", action="store_true",
@@ -543,7 +550,8 @@ def build_parser():
     caption = _add_command(
         commands, "caption", parents=[data],
         help="caption held-out clips of the test digits and draw them")
-    caption.add_argument("model", help="a captioner's .keras file or the "
+    caption.add_argument("model", help="a zoo captioner's name (e.g. "
+                         "captioner_fused), a captioner's .keras file or the "
                          "folder train-captioner wrote")
     caption.add_argument("--clips", type=_positive, default=4,
                          help="clips to caption and draw")

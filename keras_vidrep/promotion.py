@@ -5,6 +5,9 @@ zoo model, with every record written by code.
 to its last step, evaluates it on held-out sequences of the test digits
 (clamp-and-flip physics) next to the model it would replace, evaluated on
 the same sequences, and refuses unless it is better (``force`` overrides).
+A zoo captioner (``keras_vidrep.captions.presets``) takes a finished
+``keras-vidrep train-captioner`` run and is judged on the greedy BLEU-4 of
+held-out clips; its SavedModel serves the ``caption`` signature.
 It then writes, in this order:
 
 1. ``zoo/runs/NAME/``: the run's ``run.json`` and ``history.csv``; when the
@@ -30,11 +33,38 @@ SIZE_BUDGET_MIB = 200
 
 
 def _headline(report):
-    """(target, MSE per frame) a model is judged on: the future if it
-    predicts one, else the reconstruction."""
+    """(target, value, higher is better) a model is judged on: a video
+    model's MSE per frame of the future if it predicts one, else of the
+    reconstruction; a captioner's greedy BLEU-4."""
+    from keras_vidrep.captions.presets import headline
+
+    if "scores" in report:
+        return headline(report)
     results = report["bouncing_digits_test"]
     target = "future" if "future" in results else "reconstruction"
-    return target, results[target]["model"]["frame_mse"]["mean"]
+    return target, results[target]["model"]["frame_mse"]["mean"], False
+
+
+def _report(name, model, sequences, seed, digits):
+    """The evaluation record of ``model`` as the zoo model ``name``."""
+    from keras_vidrep import zoo
+    from keras_vidrep.captions.presets import evaluate_preset
+
+    if zoo.is_captioner(name):
+        return {"model": name, **evaluate_preset(model, clips=sequences,
+                                                 digits=digits)}
+    return {"model": name, "bounce": "clamp", "bouncing_digits_test":
+            _evaluate(model, sequences, seed, digits)}
+
+
+def _export(name, model, folder, version):
+    from keras_vidrep import zoo
+    from keras_vidrep.captions.presets import export_preset
+    from keras_vidrep.saved_model import export
+
+    if zoo.is_captioner(name):
+        return export_preset(model, folder, version)
+    return export(model, folder, version=version)
 
 
 def _finished_run(run_dir, name):
@@ -43,8 +73,12 @@ def _finished_run(run_dir, name):
         if not (run_dir / file_name).is_file():
             raise InputError(f"{run_dir} is not a finished training run: no "
                              f"{file_name}. Received: run_dir={str(run_dir)!r}")
+    from keras_vidrep import zoo
+    from keras_vidrep.captions.training import CAPTIONER_RUN
+
     run = json.loads((run_dir / "run.json").read_text())
-    if run.get("model") != name:
+    trained = CAPTIONER_RUN if zoo.is_captioner(name) else name
+    if run.get("model") != trained:
         raise InputError(f"{run_dir} trained {run.get('model')!r}, not "
                          f"{name!r}. Received: name={name!r}")
     parts = run.get("parts") or [{}]
@@ -111,13 +145,17 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             last step.
         name: the zoo name; the run must have trained its architecture.
         sequences, seed: the held-out sequences (test digits, clamp
-            physics) both models are evaluated on.
+            physics) both models are evaluated on; for a captioner, the
+            number of held-out clips (their seed is the caption
+            evaluation's, fixed).
         digits: MNIST location (``load_mnist_digits``).
         force: promote even if it is not better than the current model.
 
     Returns:
-        A dict: ``old`` and ``new`` headline MSE per frame, the ``target``
-        they measure, the ``version`` exported, ``saved_models_mib``.
+        A dict: ``old`` and ``new`` headline values (MSE per frame, or a
+        captioner's greedy BLEU-4), the ``target`` they measure,
+        ``higher_is_better``, the ``version`` exported,
+        ``saved_models_mib``.
 
     Raises:
         InputError: not a finished run of ``name``'s architecture, or not
@@ -125,7 +163,6 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
     """
     from keras_vidrep import zoo
     from keras_vidrep import zoo_records
-    from keras_vidrep.saved_model import export
     from keras_vidrep.saved_model import write_models_config
 
     zoo._check_name(name)
@@ -137,30 +174,31 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             f"{run_dir} trained another architecture than the zoo's {name}: "
             f"{_architecture(model)} against {_architecture(wanted)}. The zoo "
             "keeps one architecture per name.")
-    report = {"model": name, "bounce": "clamp", "run": str(run_dir),
-              "bouncing_digits_test": _evaluate(model, sequences, seed,
-                                                digits)}
-    target, new = _headline(report)
+    report = {**_report(name, model, sequences, seed, digits),
+              "run": str(run_dir)}
+    target, new, higher_is_better = _headline(report)
     saved = zoo.saved_models_dir() / name
     old = None
     if (saved / zoo.WEIGHTS_FILE).is_file():
         current = zoo.build_preset(name)
         current.load_weights(saved / zoo.WEIGHTS_FILE)
-        old = _headline({"bouncing_digits_test": _evaluate(
-            current, sequences, seed, digits)})[1]
-    if old is not None and not new < old and not force:
+        old = _headline(_report(name, current, sequences, seed, digits))[1]
+    better = old is None or (new > old if higher_is_better else new < old)
+    if not better and not force:
+        measure = target if higher_is_better else f"{target} MSE per frame"
         raise InputError(
-            f"{run_dir} is not better than the zoo's {name}: {target} MSE per "
-            f"frame {new:.2f} against {old:.2f} on the same {sequences} "
-            "held-out sequences. Pass force=True (--force) to promote it "
-            "anyway.")
+            f"{run_dir} is not better than the zoo's {name}: {measure} "
+            f"{new:.2f} against {old:.2f} on the same {sequences} held-out "
+            "clips. Pass force=True (--force) to promote it anyway.")
 
     if old is not None:
         # The card says by how much the new model improves on the one it
         # replaces (the repository keeps every version: ship only gains).
-        report["replaces"] = {"version": max(_next_version(saved)[1],
-                                             default=None),
-                              "target": target, "frame_mse": old}
+        report["replaces"] = {
+            "version": max(_next_version(saved)[1], default=None),
+            "target": target,
+            # Under the metric's own name: frame_mse, or bleu4.
+            ("bleu4" if higher_is_better else "frame_mse"): old}
     _record_runs(run_dir, run, name)
     saved.mkdir(parents=True, exist_ok=True)
     model.save_weights(saved / zoo.WEIGHTS_FILE)
@@ -168,7 +206,7 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
     evaluations.mkdir(parents=True, exist_ok=True)
     (evaluations / f"{name}.json").write_text(json.dumps(report, indent=2))
     version, older = _next_version(saved)
-    export(model, saved, version=version)
+    _export(name, model, saved, version)
     for stale in older:
         shutil.rmtree(saved / str(stale))
     zoo_records.write_presets()
@@ -176,6 +214,7 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
     zoo_records.write_index()
     write_models_config()
     size = _size_mib(zoo.saved_models_dir())
-    return {"target": target, "old": old, "new": new, "version": version,
+    return {"target": target, "old": old, "new": new,
+            "higher_is_better": higher_is_better, "version": version,
             "saved_models_mib": round(size, 1),
             "within_budget": size <= SIZE_BUDGET_MIB}

@@ -28,6 +28,9 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import look_up
+from keras_vidrep.captions.presets import CAPTIONERS
+from keras_vidrep.captions.presets import build_captioner_preset
+from keras_vidrep.captions.presets import compile_captioner
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
@@ -52,6 +55,8 @@ _ZOO_SIZES = {("conv", False): _CONV, ("conv", True): _CONV,
 
 def _sizes(name):
     return _ZOO_SIZES[VARIANTS[name]["cell"], VARIANTS[name]["conditional"]]
+
+
 def _presets():
     from keras_vidrep.presets import preset_table
 
@@ -75,12 +80,36 @@ def saved_models_dir():
 
 
 def list_models():
-    """The zoo's model names."""
-    return list(VARIANTS)
+    """The zoo's model names: the twelve video models, then the captioners
+    (``keras_vidrep.captions.presets``)."""
+    return list(VARIANTS) + list(CAPTIONERS)
 
 
 def _check_name(name):
-    look_up(VARIANTS, name, f"Unknown model {name!r}", "names")
+    look_up(dict.fromkeys(list_models()), name, f"Unknown model {name!r}",
+            "names")
+
+
+def is_captioner(name):
+    """Whether the zoo name ``name`` is a captioner."""
+    return name in CAPTIONERS
+
+
+def _build(name, config):
+    """The model of a preset's ``config`` with fresh weights."""
+    if is_captioner(name):
+        return build_captioner_preset(config)
+    return build_model(name, **config)
+
+
+def _compile(model):
+    """Compiled as the zoo trains it: a captioner with its word loss, a video
+    model with ``compile_model``."""
+    from keras_vidrep.models.captioner import S2VTCaptioner
+
+    if isinstance(model, S2VTCaptioner):
+        return compile_captioner(model)
+    return compile_model(model)
 
 
 def weights_path(name):
@@ -97,20 +126,22 @@ def build_preset(name):
     from keras_vidrep.presets import preset_table
 
     _check_name(name)
-    return build_model(name, **preset_table()[name]["config"])
+    return _build(name, preset_table()[name]["config"])
 
 
 def load(name_or_path, weights="pretrained", compile=True):
     """A ready ``keras.Model``: a zoo name, a ``.keras`` file or a run folder.
 
     Args:
-        name_or_path: a zoo name (``list_models()``), a path to a
-            ``.keras`` file, or a folder written by ``keras-vidrep train``
-            (its ``model.keras``).
+        name_or_path: a zoo name (``list_models()``: the video models and
+            the captioners), a preset directory, a path to a ``.keras``
+            file, or a folder written by ``keras-vidrep train`` or
+            ``train-captioner`` (its ``model.keras``).
         weights: ``"pretrained"`` (the trained weights) or ``None`` (the
             same architecture with fresh weights).
         compile: compile with the zoo's loss and metrics, ready for
-            ``evaluate`` and ``fit`` (fine-tuning).
+            ``evaluate`` and ``fit`` (fine-tuning); a captioner with Adam
+            and its word cross-entropy, as ``train_captioner`` trains it.
 
     Raises:
         ValueError: unknown name (lists the valid ones) or bad ``weights``.
@@ -131,10 +162,10 @@ def load(name_or_path, weights="pretrained", compile=True):
         config = json.loads((path / "config.json").read_text())
         name = config.pop("name")
         _check_name(name)
-        model = build_model(name, **config)
+        model = _build(name, config)
         if weights == "pretrained":
             _load_weights_file(model, path / WEIGHTS_FILE)
-        return compile_model(model) if compile else model
+        return _compile(model) if compile else model
     if path.is_dir() and (path / "model.keras").is_file():
         path = name_or_path = path / "model.keras"  # a training run's folder
     if str(name_or_path).endswith(".keras") or path.is_file():
@@ -155,7 +186,7 @@ def load(name_or_path, weights="pretrained", compile=True):
         if weights == "pretrained":
             _load_weights_file(model, weights_path(name_or_path))
     if compile:
-        compile_model(model)
+        _compile(model)
     return model
 
 

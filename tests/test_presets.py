@@ -29,6 +29,9 @@ def test_the_packaged_table_and_preset_files_are_what_the_code_writes():
     for name in table:
         assert table[name] == json.loads(json.dumps(zoo_records.table_entry(name))), name
         folder = REPO / "saved_models" / name
+        if not (folder / presets.WEIGHTS_FILE).is_file():  # not shipped yet
+            assert table[name]["sha256"] is None, name
+            continue
         for file_name, text in presets.preset_files(
                 name, folder / presets.WEIGHTS_FILE).items():
             assert (folder / file_name).read_text() == text, (name, file_name)

@@ -113,3 +113,56 @@ def test_promote_refuses_unfinished_runs_and_other_architectures(
     (run / "run.json").write_text(json.dumps(record))
     with pytest.raises(InputError, match="reached step 1 of 2"):
         promote(run, NAME)
+
+
+@pytest.mark.slow
+def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
+                                                  mnist_dir):
+    """A finished train-captioner run becomes the zoo's captioner: judged on
+    BLEU-4 (higher is better), exported with its caption signature, loaded
+    by name, with a card and a row in the index."""
+    import numpy as np
+
+    import keras_vidrep
+    from keras_vidrep.captions.presets import CAPTIONERS
+    from keras_vidrep.captions.training import generate_captions
+    from keras_vidrep.captions.training import train_captioner
+    from keras_vidrep.models.captioner import S2VTCaptioner
+
+    name = "captioner_fused"
+    run = tmp_path / "captioner"
+    train_captioner(run, steps=2, batch_size=2, source=mnist_dir, verbose=0,
+                    **CAPTIONERS[name]["config"])
+    with pytest.raises(InputError, match="trained 'captioner', not "
+                                         "'predictor_fc'"):
+        promote(run, NAME)
+    result = promote(run, name, sequences=6, digits=mnist_dir)
+    assert result["target"] == "bleu4" and result["higher_is_better"]
+    assert result["old"] is None and result["version"] == 1
+    saved = checkout / "saved_models" / name
+    assert (saved / "1" / "saved_model.pb").is_file()
+    evaluation = json.loads((checkout / "zoo" / "evaluations" / f"{name}.json")
+                            .read_text())
+    assert evaluation["clips"] == 6 and set(evaluation["scores"]) == {"1", "5"}
+    table = json.loads((checkout / "zoo_presets.json").read_text())
+    assert table[name]["sha256"] == presets.sha256(saved / zoo.WEIGHTS_FILE)
+    assert table[name]["recipe"] == (
+        "keras-vidrep train-captioner --steps 2 --batch-size 2 "
+        "--learning-rate 0.001 --stream fused --units 256 --seed 0")
+
+    model = keras_vidrep.load(name)
+    assert isinstance(model, S2VTCaptioner) and model.optimizer is not None
+    frames = np.random.default_rng(0).random((2, 10, 64, 64, 1), "float32")
+    trained = zoo.load(run, compile=False)
+    assert generate_captions(model, frames) == generate_captions(trained,
+                                                                 frames)
+    card = (checkout / "zoo" / "cards" / f"{name}.md").read_text()
+    assert "| greedy | " in card and "| beam 5 | " in card
+    assert "keras-vidrep train-captioner --steps 2" in card
+    index = (checkout / "zoo" / "README.md").read_text()
+    assert f"| {name} | 1,191,391 | 2 steps x 2 | " in index
+    assert f'name: "{name}"' in (checkout / "saved_models" / "models.config"
+                                ).read_text()
+    # The same weights again are not better: refused.
+    with pytest.raises(InputError, match="bleu4 .* against .* on the same 6"):
+        promote(run, name, sequences=6, digits=mnist_dir)

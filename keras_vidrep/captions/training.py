@@ -18,6 +18,7 @@ from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.captions.data import CaptionBatches
 from keras_vidrep.captions.metrics import caption_scores
+from keras_vidrep.captions.presets import compile_captioner
 from keras_vidrep.captions.tokens import decode
 from keras_vidrep.captions.tokens import id_to_word
 from keras_vidrep.captions.tokens import make_tokenizer
@@ -37,13 +38,6 @@ def build_captioner(tokenizer=None, **kwargs):
     length = tokenizer.get_config()["output_sequence_length"]
     return S2VTCaptioner(vocabulary_size=tokenizer.vocabulary_size(),
                          max_length=length - 1, **kwargs)
-
-
-def _loss():
-    import keras
-
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                      ignore_class=0)
 
 
 def pretrain_frame_reader(out, *, steps, batch_size=64, learning_rate=1e-3,
@@ -146,9 +140,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
            "words": np.zeros((1, model.max_length), "int32")})  # builds it
     if frame_reader is not None:
         load_frame_reader(model, frame_reader)
-    model.compile(keras.optimizers.Adam(learning_rate), _loss(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(
-                      name="word_accuracy")])
+    compile_captioner(model, learning_rate)
     batches = CaptionBatches(
         digits if digits is not None else load_mnist_digits(
             "train", source=source),
