@@ -262,7 +262,8 @@ def cmd_train_captioner(args):
     train_captioner(args.out, steps=args.steps, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, seed=args.seed,
                     source=args.digits, stream=args.stream,
-                    reverse_frames=args.reverse_frames, units=args.units)
+                    reverse_frames=args.reverse_frames, units=args.units,
+                    checkpoint_every=args.checkpoint_every)
     print(f"wrote {Path(args.out) / 'model.keras'}")
 
 
@@ -543,6 +544,9 @@ def build_parser():
                            help="units of each of the two LSTM layers")
     captioner.add_argument("--seed", type=int, default=0,
                            help="clips, captions and initial weights")
+    captioner.add_argument("--checkpoint-every", type=_positive, default=500,
+                           help="steps between checkpoints; rerunning the "
+                           "command resumes from the last one")
     captioner.add_argument("--out", default="runs/captioner",
                            help="output folder")
     captioner.set_defaults(run=cmd_train_captioner)

@@ -1,6 +1,7 @@
 """Video to text: the caption grammar, tokens, captioned batches, and the
 S2VT model's training call, greedy and beam-search decoding."""
 
+import json
 import math
 
 import keras
@@ -18,6 +19,7 @@ from keras_vidrep.captions import max_words
 from keras_vidrep.captions import parse_caption
 from keras_vidrep.captions import vocabulary
 from keras_vidrep.captions import with_markers
+from keras_vidrep._validation import InputError
 from keras_vidrep.data.bouncing_digits import make_batch
 from keras_vidrep.models.captioner import S2VTCaptioner
 
@@ -364,3 +366,28 @@ def test_captions_experiment_smoke_records_reports_and_resumes(tmp_path,
     assert "| fused streams, frames reversed |" in report
     again = run_cli(mnist_dir, *common)
     assert again.returncode == 0 and "word_accuracy" not in again.stdout
+
+
+def test_train_captioner_resumes_where_it_stopped(tmp_path, mnist_dir):
+    """Two steps, then the same call asked for four, give the weights of four
+    steps in one go: the weights, optimizer and stream of clips go on from
+    the checkpoint. Other arguments or fewer steps are refused."""
+    from keras_vidrep.captions.training import train_captioner
+
+    args = dict(batch_size=2, source=mnist_dir, verbose=0, units=8,
+                features=8, checkpoint_every=1)
+    straight = train_captioner(tmp_path / "straight", steps=4, **args)
+    train_captioner(tmp_path / "resumed", steps=2, **args)
+    resumed = train_captioner(tmp_path / "resumed", steps=4, **args)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    run = json.loads((tmp_path / "resumed" / "run.json").read_text())
+    assert [(p["steps_from"], p["steps_reached"]) for p in run["parts"]] == [
+        (0, 2), (2, 4)]
+    history = (tmp_path / "resumed" / "history.csv").read_text().splitlines()
+    assert len(history) == 5  # the header and one row per step (epoch)
+    with pytest.raises(InputError, match="other arguments"):
+        train_captioner(tmp_path / "resumed", steps=4,
+                        **{**args, "units": 16})
+    with pytest.raises(InputError, match="cannot be shortened to 2"):
+        train_captioner(tmp_path / "resumed", steps=2, **args)

@@ -358,3 +358,28 @@ def test_conditional_card_compares_with_its_sibling(monkeypatch, tmp_path):
     _write_evaluation(tmp_path, "predictor_conv", 100.0, bounce="mirror")
     assert zoo_records._against_sibling("predictor_conv_cond", report) == []
     assert zoo_records._against_sibling("predictor_conv", report) == []
+
+
+SHIPPED_CAPTIONERS = [name for name in PRESETS if name not in VARIANTS and (
+    Path(__file__).resolve().parents[1] / PRESETS[name]["artifact"]).is_file()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED_CAPTIONERS)
+def test_shipped_captioner_serves_what_it_loads(name, mnist_dir):
+    """The shipped captioner loads by name; its served SavedModel writes the
+    captions the Python path generates; its card is what the code writes."""
+    import tensorflow as tf
+
+    from keras_vidrep.captions.training import generate_captions
+    from keras_vidrep.captions.training import held_out_clips
+    from keras_vidrep.zoo_records import model_card
+
+    model = keras_vidrep.load(name, compile=False)
+    frames, _ = held_out_clips(6, source=mnist_dir)
+    folder = ROOT / "saved_models" / name
+    version = max(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+    served = tf.saved_model.load(str(folder / str(version)))
+    got = served.signatures["caption"](frames=tf.constant(frames))["caption"]
+    assert [c.decode() for c in got.numpy()] == generate_captions(model, frames)
+    assert model_card(name) == (ROOT / PRESETS[name]["card"]).read_text()

@@ -23,19 +23,23 @@ class CaptionBatches(keras.utils.PyDataset):
         batch_size: clips per batch.
         num_batches: length of the dataset.
         seed: draws the clips and each clip's template.
+        first_batch: index of the first batch in the seeded stream (a
+            resumed run goes on where it stopped).
         num_frames: frames per clip (what the captioner reads).
         tokenizer: a ``make_tokenizer()`` layer (default a new one).
         **kwargs: ``keras.utils.PyDataset`` arguments.
     """
 
     def __init__(self, digits, *, batch_size, num_batches, seed,
-                 num_frames=10, tokenizer=None, **kwargs):
+                 num_frames=10, tokenizer=None, first_batch=0, **kwargs):
         from keras_vidrep.data import BouncingDigitBatches
 
         super().__init__(**kwargs)
         self.clips = BouncingDigitBatches(
             digits, batch_size=batch_size, num_batches=num_batches,
-            num_frames=num_frames, seed=seed, with_info=True)
+            num_frames=num_frames, seed=seed, with_info=True,
+            first_batch=first_batch)
+        self.first_batch = first_batch
         self.tokenizer = tokenizer or make_tokenizer()
         self.seed, self.batch_size = seed, batch_size
 
@@ -47,7 +51,7 @@ class CaptionBatches(keras.utils.PyDataset):
         info = self.clips[index]
         captions, references = clip_captions(
             info["labels"], info["positions"], seed=self.seed,
-            first_index=index * self.batch_size)
+            first_index=(self.first_batch + index) * self.batch_size)
         return info["frames"], captions, references
 
     def __getitem__(self, index):

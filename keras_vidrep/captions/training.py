@@ -108,11 +108,17 @@ def load_frame_reader(model, path):
 
 def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
                     num_frames=10, digits=None, source=None, verbose=2,
-                    frame_reader=None, **model_args):
+                    frame_reader=None, checkpoint_every=500, **model_args):
     """Trains a captioner on the train digits and saves it in ``out``.
 
+    A checkpoint (weights, optimizer state) is written every
+    ``checkpoint_every`` steps; calling again with the same arguments (a
+    larger ``steps`` is allowed) resumes from the last one, on the same
+    stream of clips, and adds a part to ``run.json``.
+
     Args:
-        out: folder for ``model.keras``, ``history.csv``, ``run.json``.
+        out: folder for ``model.keras``, ``history.csv``, ``run.json`` and
+            ``backup/`` (the checkpoints).
         steps: training steps of ``batch_size`` clips (each step new clips).
         learning_rate: Adam's.
         seed: the clips, their captions and the initial weights.
@@ -120,17 +126,28 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         digits, source: the train digits (``load_mnist_digits``).
         frame_reader: weights of a pretrained appearance reader
             (``pretrain_frame_reader``), trained further with the rest.
+        checkpoint_every: steps between checkpoints.
         **model_args: ``S2VTCaptioner`` arguments.
 
     Returns:
         The trained model.
+
+    Raises:
+        InputError: ``out`` holds a run with other arguments, or one
+            already trained past ``steps``.
     """
     import keras
 
+    from keras_vidrep.checkpoints import RunCheckpoint
+    from keras_vidrep.checkpoints import RunLock
+    from keras_vidrep.checkpoints import StopOnNonFiniteLoss
+    from keras_vidrep.checkpoints import restore
+    from keras_vidrep.checkpoints import save_model_atomically
+    from keras_vidrep.checkpoints import trim_history
     from keras_vidrep.data import load_mnist_digits
 
     check_positive_ints(steps=steps, batch_size=batch_size,
-                        num_frames=num_frames)
+                        num_frames=num_frames, checkpoint_every=checkpoint_every)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -141,25 +158,66 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     if frame_reader is not None:
         load_frame_reader(model, frame_reader)
     compile_captioner(model, learning_rate)
-    batches = CaptionBatches(
-        digits if digits is not None else load_mnist_digits(
-            "train", source=source),
-        batch_size=batch_size, num_batches=steps, seed=seed,
-        num_frames=num_frames, tokenizer=tokenizer)
-    part = {**describe_run(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    started = time.time()
-    model.fit(batches, epochs=1, verbose=verbose,
-              callbacks=[keras.callbacks.CSVLogger(out / "history.csv")])
-    model.save(out / "model.keras")
-    seconds = round(time.time() - started, 1)
-    part.update(steps_from=0, steps_reached=steps, wall_seconds=seconds)
-    (out / "run.json").write_text(json.dumps({
-        "model": CAPTIONER_RUN, "steps": steps, "batch_size": batch_size,
-        "learning_rate": learning_rate, "seed": seed,
-        "num_frames": num_frames, "architecture": architecture(model),
-        "frame_reader": None if frame_reader is None else str(frame_reader),
-        "seconds": seconds, "parts": [part]}, indent=1))
+    steps_per_epoch = min(checkpoint_every, steps)
+    epochs = -(-steps // steps_per_epoch)
+    run = {"model": CAPTIONER_RUN, "steps": epochs * steps_per_epoch,
+           "batch_size": batch_size, "learning_rate": learning_rate,
+           "seed": seed, "num_frames": num_frames,
+           "checkpoint_every": steps_per_epoch,
+           "architecture": architecture(model),
+           "frame_reader": None if frame_reader is None else str(frame_reader)}
+    with RunLock(out):
+        parts = _resumable(out, run)
+        backup = out / "backup"
+        start_epoch = restore(model, backup)
+        trim_history(out / "history.csv", start_epoch)
+        if start_epoch:
+            print(f"Resuming {out} from its checkpoint at step "
+                  f"{start_epoch * steps_per_epoch}.")
+        first_batch = start_epoch * steps_per_epoch
+        batches = CaptionBatches(
+            digits if digits is not None else load_mnist_digits(
+                "train", source=source),
+            batch_size=batch_size, num_batches=run["steps"] - first_batch,
+            first_batch=first_batch, seed=seed, num_frames=num_frames,
+            tokenizer=tokenizer)
+        part = {**describe_run(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        started = time.time()
+        model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
+                  steps_per_epoch=steps_per_epoch, verbose=verbose,
+                  shuffle=False,  # the stream's order, so a resume goes on
+                  callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
+                             keras.callbacks.CSVLogger(out / "history.csv",
+                                                       append=True),
+                             RunCheckpoint(backup)])
+        save_model_atomically(model, out / "model.keras")
+        part.update(steps_from=first_batch, steps_reached=run["steps"],
+                    wall_seconds=round(time.time() - started, 1))
+        run["parts"] = parts + [part]
+        run["seconds"] = round(sum(p["wall_seconds"] for p in run["parts"]), 1)
+        (out / "run.json").write_text(json.dumps(run, indent=1))
     return model
+
+
+def _resumable(out, run):
+    """The parts of the run already in ``out`` ([] for a new one); refuses
+    one made with other arguments or trained past ``run``'s steps."""
+    path = out / "run.json"
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text())
+    changed = {key: (previous.get(key), value) for key, value in run.items()
+               if key != "steps" and previous.get(key) != value}
+    if changed:
+        raise InputError(f"{out} holds a captioner run with other arguments, "
+                         f"so it cannot be resumed: {changed} (previous, "
+                         "now). Use another out folder.")
+    if previous["steps"] > run["steps"]:
+        raise InputError(f"{out} holds a run already trained for "
+                         f"{previous['steps']} steps; it cannot be shortened "
+                         f"to {run['steps']}. Received: steps={run['steps']}")
+    return previous.get("parts", [])
 
 
 # What ``run.json`` names as the model of a ``train_captioner`` run.
