@@ -24,8 +24,10 @@ def load(name_or_path, weights="pretrained", compile=True):
     use.
 
     Args:
-        name_or_path: a zoo name (``list_models()``), a ``.keras`` file, or a
-            folder written by ``keras-vidrep train`` (its ``model.keras``).
+        name_or_path: a zoo name (``list_models()``: twelve video models
+            and the captioners), a preset directory, a ``.keras`` file, or a
+            folder written by ``keras-vidrep train`` or ``train-captioner``
+            (its ``model.keras``).
         weights: ``"pretrained"`` (trained weights) or ``None`` (the same
             architecture, fresh weights).
         compile: compile with the zoo's loss and metrics, ready for
@@ -34,7 +36,9 @@ def load(name_or_path, weights="pretrained", compile=True):
     Returns:
         A ``VideoSeq2Seq``: ``model.predict(frames)`` with frames of shape
         ``(batch, 10, 64, 64, 1)`` in [0, 1] gives a dict of
-        ``"reconstruction"`` and/or ``"future"`` frames.
+        ``"reconstruction"`` and/or ``"future"`` frames. A captioner is an
+        ``S2VTCaptioner``: ``model.generate(frames, beam_size=1)`` gives
+        word ids (``keras_vidrep.captions.decode`` makes them words).
 
     Raises:
         ValueError: an unknown name (the message lists the valid ones).

@@ -222,15 +222,24 @@ class S2VTCaptioner(keras.Model):
         reader, writer, feature_size = self._read_clip(frames)
         previous = ops.full((ops.shape(frames)[0],), self.start_id, "int32")
         finished = ops.zeros_like(previous, dtype="bool")
-        words = []
-        for _ in range(steps):  # static: unrolled in a graph
+        words = ops.zeros((ops.shape(frames)[0], steps), "int32")
+
+        def step(index, carry):
+            previous, finished, words, reader, writer = carry
             logits, reader, writer = self._next_logits(previous, reader,
                                                        writer, feature_size)
             word = ops.cast(ops.argmax(logits, axis=-1), "int32")
-            words.append(ops.where(finished, 0, word))
-            finished = finished | (word == self.end_id)
-            previous = word
-        return ops.stack(words, axis=1)
+            # Column ``index`` of ``words``, written through a one-hot mask
+            # (a traced index works the same on every backend).
+            column = ops.cast(ops.one_hot(index, steps), "int32")
+            words = words + ops.expand_dims(ops.where(finished, 0, word), 1) * column
+            return (word, finished | (word == self.end_id), words, reader,
+                    writer)
+
+        # A loop, not an unrolled graph: the exported SavedModel holds one
+        # step (the 32 unrolled steps made it 1.35 MB).
+        return ops.fori_loop(0, steps, step, (previous, finished, words,
+                                              list(reader), list(writer)))[2]
 
     def _beam_search(self, frames, steps, beams):
         reader, writer, feature_size = self._read_clip(frames)
