@@ -13,7 +13,7 @@ import importlib
 from keras_vidrep import layers  # noqa: F401
 from keras_vidrep import models  # noqa: F401
 
-__version__ = "0.1.0"
+from keras_vidrep._version import __version__  # noqa: F401
 
 _LAZY_SUBMODULES = ("data", "distributed", "evaluation", "saved_model", "serving",
                     "training", "visualize", "zoo")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import is_positive_int
+from keras_vidrep._version import __version__
 
 EXIT_USAGE = 2
 
@@ -63,12 +64,13 @@ def load_trained(name_or_path):
 
 
 def cmd_list(args):
-    from keras_vidrep.models import VARIANTS
-    from keras_vidrep.models import describe
+    # From the packaged preset table: no Keras import (see keras_vidrep_cli).
+    from keras_vidrep.presets import preset_table
 
-    width = max(map(len, VARIANTS))
-    for name in VARIANTS:
-        print(f"{name:{width}s}  {describe(name)}")
+    table = preset_table()
+    width = max(map(len, table))
+    for name, preset in table.items():
+        print(f"{name:{width}s}  {preset['description']}")
 
 
 def cmd_train(args):
@@ -329,7 +331,7 @@ def build_parser():
         prog="keras-vidrep",
         description="Unsupervised video representation learning with LSTMs.")
     parser.add_argument("--version", action="version",
-                        version=f"%(prog)s {__import__('keras_vidrep').__version__}")
+                        version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--debug", action="store_true",
         help="show the full traceback of an error instead of one line "

@@ -20,7 +20,7 @@ SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
 def test_list_prints_every_model(capsys):
     assert cli.main(["list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[0] for line in lines] == list(VARIANTS)
+    assert [line.split()[0] for line in lines] == [*VARIANTS, "captioner_fused"]
 
 
 @pytest.mark.parametrize("argv, message", [
