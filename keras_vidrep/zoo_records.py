@@ -131,6 +131,7 @@ def _captioner_entry(name):
     recipe = "\n".join(captioner_train_command(run) for run in runs)
     return {"description": preset["description"],
             "config": dict(preset["config"]), "recipe": recipe,
+            "trained": _trained(run_stages(name)) or None,
             "evaluation": summary}
 
 
@@ -160,6 +161,7 @@ def table_entry(name):
             for target in ("future", "reconstruction") if target in results}}
     return {"description": describe(name), "config": dict(zoo._sizes(name)),
             "recipe": _recipe(name),
+            "trained": _trained(run_stages(name)) or None,
             "parameters": build_model(name, **zoo._sizes(name)).count_params(),
             "sha256": sha256(artifact) if artifact.is_file() else None,
             "evaluation": summary}

@@ -205,3 +205,21 @@ def test_console_script_quiets_tensorflow_start_up_lines(mnist_dir):
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
                           timeout=120)
     assert "oneDNN" in loud.stderr or "absl" in loud.stderr
+
+
+def test_demo_says_what_its_figures_mean():
+    """The demo puts its future MSE beside the best trivial baseline of the
+    same sequences and the zoo's fully trained composite_conv, and says how
+    to look at the latter."""
+    from keras_vidrep.presets import preset_table
+
+    results = {"future": {"model": {"frame_mse": {"mean": 150.0}},
+                          "all_zeros": {"frame_mse": {"mean": 200.0}},
+                          "copy_last_frame": {"frame_mse": {"mean": 300.0}}}}
+    verdict = cli._demo_verdict(results)
+    zoo = preset_table()["composite_conv"]
+    assert ("MSE per frame is 150.0 against 200.0 for the best trivial "
+            "baseline (all_zeros), 25% lower") in verdict
+    assert (f"(trained {zoo['trained']}) scores "
+            f"{zoo['evaluation']['future']['frame_mse']:.1f}") in verdict
+    assert "keras-vidrep visualize composite_conv" in verdict
