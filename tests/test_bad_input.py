@@ -283,19 +283,19 @@ def test_every_option_is_described_with_its_default():
 def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
     """Only bad input (InputError, the file system's OSError) is one line:
     a ValueError from a bug of ours propagates with its traceback."""
-    import keras_vidrep.models
+    from keras_vidrep import presets
     from keras_vidrep._validation import InputError
 
     def fails_with(error):
-        def describe(name):
+        def preset_table():
             raise error
-        return describe
+        return preset_table
 
-    monkeypatch.setattr(keras_vidrep.models, "describe",
+    monkeypatch.setattr(presets, "preset_table",
                         fails_with(InputError("bad name")))
     assert cli.main(["list"]) == 2
     assert capsys.readouterr().err.strip() == "keras-vidrep: error: bad name"
-    monkeypatch.setattr(keras_vidrep.models, "describe",
+    monkeypatch.setattr(presets, "preset_table",
                         fails_with(ValueError("a bug")))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["list"])
