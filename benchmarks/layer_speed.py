@@ -56,7 +56,8 @@ def timed(fn, repeat=1):
         out = fn()
     # Waits for the work; a sum so that only a scalar leaves the device.
     if not isinstance(out, dict):
-        ops.convert_to_numpy(ops.sum(out))
+        # (as float32: NumPy cannot take a bfloat16 tensor under TF 2.21)
+        ops.convert_to_numpy(ops.cast(ops.sum(out), "float32"))
     return (time.perf_counter() - start) / repeat
 
 

@@ -127,9 +127,8 @@ LEGEND = ("Per frame, mean over frames and sequences. frame_mse / "
           "(lower is better); frame_cross_entropy: Bernoulli cross-entropy "
           "summed over the pixels (lower is better); psnr: dB, of the mean "
           "MSE per pixel (higher is better); ssim: structural similarity, 1 "
-          "is perfect. The model should beat every baseline: a well-trained "
-          "composite_conv reaches future frame_mse of about 70-90, against "
-          "about 190 for the best baseline.")
+          "is perfect. The model should beat every baseline (the zoo's "
+          "figures: zoo/README.md).")
 
 
 def format_results(results):
