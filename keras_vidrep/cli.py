@@ -596,8 +596,9 @@ def build_parser():
     demo = _add_command(commands, "demo", parents=[data],
                                help="train, evaluate and draw composite_conv")
     # 500 steps of 8 at 2e-3 in bfloat16 (auto): 319 s of training and
-    # future MSE/frame 141.8 on 1,000 held-out sequences on the 2-core CPU,
-    # against 155.8 for the former 150 steps at 1e-3 (benchmarks/README.md).
+    # future MSE/frame 141.8 on 1,000 held-out sequences on the 2-core CPU
+    # (benchmarks/README.md); the former 150 steps at 1e-3 reached 155.8 as
+    # the performance issue measured it.
     demo.add_argument("--steps", type=_positive, default=500,
                       help="training steps")
     demo.add_argument("--batch-size", type=_positive, default=8,
