@@ -40,6 +40,28 @@ CHECKPOINT_FILE = "checkpoint.json"
 class TrainingError(InputError):
     """A training run cannot start or go on as asked."""
 
+def check_resumable(out, run, steps_done, fixed):
+    """Refuses to resume a run made with other arguments (``fixed``, keys of
+    ``run.json``) in the folder ``out``, or to shorten one past the step its
+    checkpoint reached. Writes nothing."""
+    path = Path(out) / "run.json"
+    if not path.is_file():
+        return
+    previous = json.loads(path.read_text())
+    changed = {k: (previous.get(k), run[k]) for k in fixed
+               if previous.get(k) != run[k]}
+    if changed:
+        raise TrainingError(
+            f"{out} holds a run with other arguments, so it cannot be "
+            f"resumed: {changed} (previous, now). Use another --out.")
+    wanted = run["steps"] or run["epochs"] * run["checkpoint_every"]
+    if wanted < steps_done:
+        raise TrainingError(
+            f"{out} holds a run already trained for {steps_done} steps; it "
+            f"cannot be shortened to {wanted}. Ask for at least {steps_done} "
+            "steps, or use another --out.")
+
+
 
 def _fsync_and_replace(temporary, path):
     with open(temporary, "rb+") as f:

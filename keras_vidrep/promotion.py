@@ -32,13 +32,14 @@ from keras_vidrep._validation import InputError
 SIZE_BUDGET_MIB = 200
 
 
-def _headline(report):
-    """(target, value, higher is better) a model is judged on: a video
-    model's MSE per frame of the future if it predicts one, else of the
-    reconstruction; a captioner's greedy BLEU-4."""
+def _headline(name, report):
+    """(target, value, higher is better) the zoo model ``name`` is judged
+    on: a video model's MSE per frame of the future if it predicts one, else
+    of the reconstruction; a captioner's greedy BLEU-4."""
+    from keras_vidrep import zoo
     from keras_vidrep.captions.presets import headline
 
-    if "scores" in report:
+    if zoo.is_captioner(name):
         return headline(report)
     results = report["bouncing_digits_test"]
     target = "future" if "future" in results else "reconstruction"
@@ -176,13 +177,14 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             "keeps one architecture per name.")
     report = {**_report(name, model, sequences, seed, digits),
               "run": str(run_dir)}
-    target, new, higher_is_better = _headline(report)
+    target, new, higher_is_better = _headline(name, report)
     saved = zoo.saved_models_dir() / name
     old = None
     if (saved / zoo.WEIGHTS_FILE).is_file():
         current = zoo.build_preset(name)
         current.load_weights(saved / zoo.WEIGHTS_FILE)
-        old = _headline(_report(name, current, sequences, seed, digits))[1]
+        old = _headline(name, _report(name, current, sequences, seed,
+                                      digits))[1]
     better = old is None or (new > old if higher_is_better else new < old)
     if not better and not force:
         measure = target if higher_is_better else f"{target} MSE per frame"

@@ -44,6 +44,7 @@ from keras_vidrep.checkpoints import RunLock
 from keras_vidrep.checkpoints import StopOnNonFiniteLoss
 from keras_vidrep.checkpoints import TrainingError
 from keras_vidrep.checkpoints import atomic_write
+from keras_vidrep.checkpoints import check_resumable
 from keras_vidrep.checkpoints import read_checkpoint
 from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import save_model_atomically
@@ -149,28 +150,10 @@ def _tensorflow_available():
     return True
 
 
-def _check_resumable(out, run, steps_done):
-    """Refuses to resume a run made with other arguments in the same folder,
-    or to shorten one past the step its checkpoint reached. Writes nothing."""
-    path = out / "run.json"
-    if not path.is_file():
-        return
-    previous = json.loads(path.read_text())
-    fixed = ("model", "batch_size", "seed", "checkpoint_every",
-             "model_overrides", "loss", "optimizer", "learning_rate",
-             "initial_weights")
-    changed = {k: (previous.get(k), run[k]) for k in fixed
-               if previous.get(k) != run[k]}
-    if changed:
-        raise TrainingError(
-            f"{out} holds a run with other arguments, so it cannot be "
-            f"resumed: {changed} (previous, now). Use another --out.")
-    wanted = run["steps"] or run["epochs"] * run["checkpoint_every"]
-    if wanted < steps_done:
-        raise TrainingError(
-            f"{out} holds a run already trained for {steps_done} steps; it "
-            f"cannot be shortened to {wanted}. Ask for at least {steps_done} "
-            "steps, or use another --out.")
+# The arguments a resumed run must share with the run in its folder.
+RESUME_FIXED = ("model", "batch_size", "seed", "checkpoint_every",
+                "model_overrides", "loss", "optimizer", "learning_rate",
+                "initial_weights")
 
 
 def _check_learning_rate(learning_rate):
@@ -272,7 +255,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     backup_dir = out / "backup"
     # Everything is checked before anything is written: a typo must not
     # leave a folder that the corrected command then refuses.
-    _check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch)
+    check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch,
+                    RESUME_FIXED)
     train_digits = load_mnist_digits("train", source=digits)
     keras.utils.set_random_seed(seed)
     distribution = make_strategy(strategy)

@@ -115,10 +115,10 @@ def _trained(stages):
                       for run, _ in stages)
 
 
-def _captioner_entry(name):
+def _captioner_entry(name, stages):
     """A captioner's description, config, recipe and evaluation summary."""
     preset = CAPTIONERS[name]
-    runs = [record for record, _ in run_stages(name)]
+    runs = [record for record, _ in stages]
     report = _evaluation(name)
     summary = None
     if report:
@@ -131,7 +131,6 @@ def _captioner_entry(name):
     recipe = "\n".join(captioner_train_command(run) for run in runs)
     return {"description": preset["description"],
             "config": dict(preset["config"]), "recipe": recipe,
-            "trained": _trained(run_stages(name)) or None,
             "evaluation": summary}
 
 
@@ -142,10 +141,11 @@ def table_entry(name):
     from keras_vidrep.presets import sha256
 
     artifact = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
+    stages = run_stages(name)
     if zoo.is_captioner(name):
-        entry = _captioner_entry(name)
-        return {**entry, "parameters": zoo._build(
-                    name, entry["config"]).count_params(),
+        entry = _captioner_entry(name, stages)
+        return {**entry, "trained": _trained(stages) or None,
+                "parameters": zoo._build(name, entry["config"]).count_params(),
                 "sha256": sha256(artifact) if artifact.is_file() else None}
     report = _evaluation(name)
     summary = None
@@ -161,7 +161,7 @@ def table_entry(name):
             for target in ("future", "reconstruction") if target in results}}
     return {"description": describe(name), "config": dict(zoo._sizes(name)),
             "recipe": _recipe(name),
-            "trained": _trained(run_stages(name)) or None,
+            "trained": _trained(stages) or None,
             "parameters": build_model(name, **zoo._sizes(name)).count_params(),
             "sha256": sha256(artifact) if artifact.is_file() else None,
             "evaluation": summary}
@@ -272,11 +272,12 @@ def _against_sibling(name, report):
     theirs = theirs_report["bouncing_digits_test"][target]["model"][
         "frame_mse"]["mean"]
     change = 100 * (ours / theirs - 1)
-    seen = [sum(run["steps"] * run["batch_size"] for run, _ in run_stages(n))
-            for n in (name, sibling)]
+    stages = [run_stages(n) for n in (name, sibling)]
+    seen = [sum(run["steps"] * run["batch_size"] for run, _ in runs)
+            for runs in stages]
     budgets = (f"this model trained on {seen[0]:,} sequences "
-               f"({_trained(run_stages(name)) or 'not trained'}), {sibling} on "
-               f"{seen[1]:,} ({_trained(run_stages(sibling)) or 'not trained'})")
+               f"({_trained(stages[0]) or 'not trained'}), {sibling} on "
+               f"{seen[1]:,} ({_trained(stages[1]) or 'not trained'})")
     verdict = ("within 5% of it or better" if change <= 5 else
                "more than 5% worse")
     lines = ["", f"## Against its unconditioned sibling, {sibling}", "",

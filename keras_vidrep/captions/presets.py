@@ -69,14 +69,13 @@ def evaluate_preset(model, *, clips=EVALUATION_CLIPS, digits=None):
     from keras_vidrep.captions.metrics import caption_scores
 
     frames, references = held_out_clips(clips, source=digits)
-    scores = {}
+    scores, generated = {}, {}
     for beam in BEAMS:
-        generated = generate_captions(model, frames, beam_size=beam)
-        scores[str(beam)] = caption_scores(generated, references)
+        generated[beam] = generate_captions(model, frames, beam_size=beam)
+        scores[str(beam)] = caption_scores(generated[beam], references)
     return {"clips": clips, "scores": scores,
             "examples": [{"model": text, "truth": truth[0]} for text, truth
-                         in zip(generate_captions(model, frames[:4]),
-                                references[:4])]}
+                         in zip(generated[1][:4], references[:4])]}
 
 
 def headline(report):

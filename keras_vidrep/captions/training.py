@@ -141,6 +141,8 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     from keras_vidrep.checkpoints import RunCheckpoint
     from keras_vidrep.checkpoints import RunLock
     from keras_vidrep.checkpoints import StopOnNonFiniteLoss
+    from keras_vidrep.checkpoints import check_resumable
+    from keras_vidrep.checkpoints import read_checkpoint
     from keras_vidrep.checkpoints import restore
     from keras_vidrep.checkpoints import save_model_atomically
     from keras_vidrep.checkpoints import trim_history
@@ -166,9 +168,13 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
            "checkpoint_every": steps_per_epoch,
            "architecture": architecture(model),
            "frame_reader": None if frame_reader is None else str(frame_reader)}
+    backup = out / "backup"
+    check_resumable(out, run, read_checkpoint(backup)[0] * steps_per_epoch,
+                    [key for key in run if key != "steps"])
     with RunLock(out):
-        parts = _resumable(out, run)
-        backup = out / "backup"
+        previous = out / "run.json"
+        parts = (json.loads(previous.read_text()).get("parts", [])
+                 if previous.is_file() else [])
         start_epoch = restore(model, backup)
         trim_history(out / "history.csv", start_epoch)
         if start_epoch:
@@ -198,26 +204,6 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         run["seconds"] = round(sum(p["wall_seconds"] for p in run["parts"]), 1)
         (out / "run.json").write_text(json.dumps(run, indent=1))
     return model
-
-
-def _resumable(out, run):
-    """The parts of the run already in ``out`` ([] for a new one); refuses
-    one made with other arguments or trained past ``run``'s steps."""
-    path = out / "run.json"
-    if not path.is_file():
-        return []
-    previous = json.loads(path.read_text())
-    changed = {key: (previous.get(key), value) for key, value in run.items()
-               if key != "steps" and previous.get(key) != value}
-    if changed:
-        raise InputError(f"{out} holds a captioner run with other arguments, "
-                         f"so it cannot be resumed: {changed} (previous, "
-                         "now). Use another out folder.")
-    if previous["steps"] > run["steps"]:
-        raise InputError(f"{out} holds a run already trained for "
-                         f"{previous['steps']} steps; it cannot be shortened "
-                         f"to {run['steps']}. Received: steps={run['steps']}")
-    return previous.get("parts", [])
 
 
 # What ``run.json`` names as the model of a ``train_captioner`` run.
