@@ -8,8 +8,18 @@ on a machine without a GPU an error line about cuInit. Unless the user set
 point passes standard error through a filter that drops exactly those
 lines, and sets ``TF_CPP_MIN_LOG_LEVEL=1`` for the rest of TensorFlow's
 informational C++ logs. Python warnings and our own messages pass.
+
+It also keeps ``keras-vidrep --help`` and ``keras-vidrep list`` fast:
+``import keras`` alone takes seconds, and the package's ``__init__``
+imports it (to register our layers with Keras' serialization). This entry
+point puts the package in ``sys.modules`` without running its ``__init__``,
+parses the command line (``keras_vidrep.cli`` builds only the options of the
+command it names), and runs the ``__init__`` before any command but the
+standard-library ones (``keras_vidrep.cli.STDLIB_COMMANDS``).
+``python -m keras_vidrep`` imports the whole package first, as any import.
 """
 
+import importlib.util
 import os
 import re
 import sys
@@ -48,15 +58,31 @@ def _filter_stderr():
     return restore
 
 
-def main():
+def _import_package_without_init():
+    """Puts ``keras_vidrep`` in ``sys.modules`` with its ``__init__`` not yet
+    run (its submodules import as usual); returns the function that runs
+    the ``__init__`` into that same module object."""
+    if "keras_vidrep" in sys.modules:  # already imported whole
+        return lambda: None
+    spec = importlib.util.find_spec("keras_vidrep")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["keras_vidrep"] = package
+    return lambda: spec.loader.exec_module(package)
+
+
+def main(argv=None):
     restore = None
     if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
         restore = _filter_stderr()
     try:
-        from keras_vidrep.cli import main as run
+        run_package_init = _import_package_without_init()
+        from keras_vidrep import cli
 
-        return run()
+        args = cli.parse_args(argv)
+        if args.command not in cli.STDLIB_COMMANDS:
+            run_package_init()
+        return cli.run(args)
     finally:
         if restore is not None:
             restore()

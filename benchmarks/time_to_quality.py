@@ -2,7 +2,8 @@
 
     python benchmarks/time_to_quality.py --digits ../shared/data/mnist \
         [--steps 500] [--every 50] [--batch-size 8] [--learning-rate 2e-3] \
-        [--precision auto] [--sequences 200]
+        [--schedule constant|cosine] [--optimizer rmsprop] \
+        [--loss cross_entropy] [--precision auto] [--sequences 200]
 
 Trains ``composite_conv`` as ``keras-vidrep demo`` does (the zoo preset,
 ``compile_model`` with the learning rate, the real data pipeline from the
@@ -60,17 +61,29 @@ def main():
                         help="training steps between evaluations")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--schedule", choices=["constant", "cosine"],
+                        default="constant",
+                        help="learning rate: constant, or cosine decay to 0 "
+                             "over --steps")
+    parser.add_argument("--optimizer", default="rmsprop")
+    parser.add_argument("--loss", default="cross_entropy")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--sequences", type=int, default=200,
                         help="held-out sequences evaluated each time")
     args = parser.parse_args()
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     with precision_scope(args.precision) as policy:
         model = zoo.build_preset("composite_conv")
-    compile_model(model, learning_rate=args.learning_rate)
+    learning_rate = args.learning_rate
+    if args.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=args.steps)
+    compile_model(model, learning_rate=learning_rate, optimizer=args.optimizer,
+                  loss=args.loss)
     data = training_data(model, load_mnist_digits("train", source=args.digits),
-                         batch_size=args.batch_size, seed=0,
+                         batch_size=args.batch_size, seed=args.seed,
                          num_batches=args.steps)
     clips = bouncing_digits_eval(args.sequences, batch_size=50,
                                  source=args.digits,
@@ -81,8 +94,9 @@ def main():
               verbose=0, callbacks=[curve], shuffle=False)
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, composite_conv, "
-          f"{policy}, batch {args.batch_size}, learning rate "
-          f"{args.learning_rate}, {args.sequences} held-out sequences "
+          f"{policy}, batch {args.batch_size}, {args.optimizer}, "
+          f"{args.loss}, {args.schedule} learning rate {args.learning_rate}, "
+          f"seed {args.seed}, {args.sequences} held-out sequences "
           f"(best trivial baseline {curve.baseline:.1f})")
     print("| steps | training minutes | future MSE/frame |")
     print("|---|---|---|")

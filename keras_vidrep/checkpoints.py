@@ -22,10 +22,12 @@ kill during a write a damaged file.
 """
 
 import csv
+import errno
 import io
 import json
 import math
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -63,27 +65,66 @@ def check_resumable(out, run, steps_done, fixed):
 
 
 
-def _fsync_and_replace(temporary, path):
-    with open(temporary, "rb+") as f:
-        os.fsync(f.fileno())
+def _write_then_replace(path, write):
+    """Calls ``write(temporary)`` for a temporary file beside ``path``, then
+    flushes it to disk and renames it over ``path``; a failed or interrupted
+    write leaves ``path`` as it was and removes the partial file."""
+    path = Path(path)
+    temporary = path.with_name(f".partial-{path.name}")  # same suffix
+    try:
+        write(temporary)
+        with open(temporary, "rb+") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # its space, back to the disk
+        raise
     os.replace(temporary, path)
 
 
 def atomic_write(path, text):
-    """Writes ``text`` to ``path`` through a temporary file in the same
-    folder: a reader sees the old or the new content, never a part."""
-    path = Path(path)
-    temporary = path.with_name(f".partial-{path.name}")
-    temporary.write_text(text)
-    _fsync_and_replace(temporary, path)
+    """Writes ``text`` to ``path``: a reader sees the old or the new
+    content, never a part."""
+    _write_then_replace(path, lambda temporary: temporary.write_text(text))
 
 
 def save_model_atomically(model, path):
     """``model.save(path)`` without ever leaving a partial ``path``."""
-    path = Path(path)
-    temporary = path.with_name(f".partial-{path.name}")  # still ends in .keras
-    model.save(temporary)
-    _fsync_and_replace(temporary, path)
+    _write_then_replace(path, model.save)
+
+
+# HDF5 metadata and the file system's blocks on top of the variables' bytes.
+_CHECKPOINT_SLACK_BYTES = 1 << 20
+
+
+def _check_space_for(variables, folder, previous=None):
+    """Refuses, with a clear ``OSError(ENOSPC)``, to start a weights file
+    that the free space of ``folder`` cannot hold: the variables' bytes (or
+    the previous checkpoint's size, when larger) and some slack.
+
+    Why not just write: h5py meeting a full disk raises, then crashes the
+    interpreter with a segmentation fault (exit 139) when it releases the
+    half-written file, losing the one-line message. Checking first turns
+    the common case (a disk already full) into a normal error.
+    """
+    needed = sum(math.prod(v.shape) * _bytes_per_item(v.dtype)
+                 for v in variables)
+    if previous is not None and previous.is_file():
+        needed = max(needed, previous.stat().st_size)
+    needed += _CHECKPOINT_SLACK_BYTES
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left for a checkpoint in {folder}: it needs about "
+            f"{needed / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free. Free "
+            "some space and rerun the same command: it resumes from the last "
+            "checkpoint")
+
+
+def _bytes_per_item(dtype):
+    """4 for float32, 2 for bfloat16, 1 for bool."""
+    bits = "".join(filter(str.isdigit, keras.backend.standardize_dtype(dtype)))
+    return int(bits or 8) // 8
 
 
 def _weights_name(epoch):
@@ -167,10 +208,14 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         done = epoch + 1
         name = _weights_name(done)
-        temporary = self.backup_dir / f".partial-{name}"
-        self.model.save_weights(temporary, overwrite=True)
-        _fsync_and_replace(temporary, self.backup_dir / name)
         latest, _, _ = read_checkpoint(self.backup_dir)
+        _check_space_for(
+            self.model.variables + list(getattr(self.model.optimizer,
+                                                "variables", [])),
+            self.backup_dir, previous=self.backup_dir / _weights_name(latest))
+        _write_then_replace(
+            self.backup_dir / name,
+            lambda temporary: self.model.save_weights(temporary, overwrite=True))
         state = {"epoch": done, "weights": name,
                  "previous": ({"epoch": latest, "weights": _weights_name(latest)}
                               if latest and latest != done else None)}

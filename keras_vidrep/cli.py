@@ -331,6 +331,83 @@ def cmd_promote(args):
           + ("" if result["within_budget"] else " (over the 200 MiB budget)"))
 
 
+def _experiment_options(experiment):
+    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
+    from keras_vidrep.experiments.definitions import EXPERIMENTS
+
+    experiment.add_argument("name", choices=sorted([*EXPERIMENTS,
+                                                    *STANDALONE_EXPERIMENTS]))
+    experiment.add_argument("--budget", default="smoke",
+                            help="smoke (minutes, numbers mean nothing) or "
+                            "cpu (default smoke)")
+    experiment.add_argument("--seeds", type=int, nargs="+",
+                            help="seeds to run (default: the budget's)")
+    experiment.add_argument("--rows", nargs="+", help="row keys to run "
+                            "(default: all)")
+    experiment.add_argument("--out", default="experiments",
+                            help="records and reports (default experiments)")
+    experiment.add_argument("--workdir", default="runs/experiments",
+                            help="training runs, with weights (default "
+                            "runs/experiments; never commit it)")
+    experiment.add_argument("--report-only", action="store_true",
+                            help="regenerate the report from the records")
+
+
+def _probe_options(probe):
+    from keras_vidrep.tasks.labels import TASKS
+    from keras_vidrep.tasks.probe import HEADS
+    from keras_vidrep.tasks.probe import PROTOCOLS
+
+    probe.add_argument("model", help="a model name, a .keras file or a run "
+                       "folder")
+    probe.add_argument("--task", choices=sorted(TASKS), default="motion",
+                       help="; ".join(f"{t.name}: {t.description}"
+                                      for t in TASKS.values()))
+    probe.add_argument("--labels", type=_positive, default=100,
+                       help="labelled clips of the train digits")
+    probe.add_argument("--protocol", nargs="+", choices=list(PROTOCOLS),
+                       default=["frozen", "scratch", "random"],
+                       help="; ".join(f"{p.name}: {p.description}"
+                                      for p in PROTOCOLS.values()))
+    probe.add_argument("--head", choices=sorted(HEADS), default="linear",
+                       help="classifier on the representation")
+    probe.add_argument("--eval-sequences", type=_positive, default=2000,
+                       help="held-out clips of the test digits")
+    probe.add_argument("--seed", type=int, default=0,
+                       help="labelled clips and initialisations")
+    probe.add_argument("--steps", type=_positive,
+                       help="training steps (default 500 for a frozen "
+                       "encoder's head, 200 when the encoder trains)")
+    probe.add_argument("--batch-size", type=_positive,
+                       help="clips per step (default 32 frozen, 8 trained)")
+
+
+def _captioner_options(captioner):
+    from keras_vidrep.models.captioner import STREAM_INPUTS
+
+    captioner.add_argument("--steps", type=_positive, default=3000,
+                           help="training steps (new clips each step)")
+    captioner.add_argument("--batch-size", type=_positive, default=32,
+                           help="clips per step")
+    captioner.add_argument("--learning-rate", type=float, default=1e-3,
+                           help="Adam learning rate")
+    captioner.add_argument("--stream", default="fused",
+                           choices=sorted(STREAM_INPUTS),
+                           help="frame features: the frames, their "
+                           "differences, or both")
+    captioner.add_argument("--reverse-frames", action="store_true",
+                           help="read the frames last to first")
+    captioner.add_argument("--units", type=_positive, default=256,
+                           help="units of each of the two LSTM layers")
+    captioner.add_argument("--seed", type=int, default=0,
+                           help="clips, captions and initial weights")
+    captioner.add_argument("--checkpoint-every", type=_positive, default=500,
+                           help="steps between checkpoints; rerunning the "
+                           "command resumes from the last one")
+    captioner.add_argument("--out", default="runs/captioner",
+                           help="output folder")
+
+
 class _DefaultsHelp(argparse.HelpFormatter):
     """Adds '(default: X)' to an option's help where X says something."""
 
@@ -349,7 +426,26 @@ def _add_command(commands, name, **kwargs):
     return commands.add_parser(name, formatter_class=_DefaultsHelp, **kwargs)
 
 
-def build_parser():
+# Commands that run without Keras or TensorFlow: the console script does not
+# even run the package's __init__ for them.
+STDLIB_COMMANDS = ("list",)
+
+
+def build_parser(command=None):
+    """The argument parser.
+
+    Args:
+        command: build the options of this sub-command only (every other
+            sub-command still appears with its one-line help); ``None``
+            builds them all. The options of ``experiment``, ``probe`` and
+            ``train-captioner`` take their choices from modules that import
+            Keras; building only the command that runs keeps
+            ``keras-vidrep --help`` and ``list`` free of Keras imports (see
+            ``keras_vidrep_cli``).
+    """
+    def complete(name):
+        return command is None or command == name
+
     parser = argparse.ArgumentParser(
         prog="keras-vidrep",
         description="Unsupervised video representation learning with LSTMs.")
@@ -475,62 +571,20 @@ def build_parser():
         "each saved_models/NAME/config.json and metadata.json from the run "
         "records, weights and evaluations").set_defaults(run=cmd_presets)
 
-    from keras_vidrep.experiments.definitions import EXPERIMENTS
-
     experiment = _add_command(
         commands, "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
-    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
-
-    experiment.add_argument("name", choices=sorted([*EXPERIMENTS,
-                                                    *STANDALONE_EXPERIMENTS]))
-    experiment.add_argument("--budget", default="smoke",
-                            help="smoke (minutes, numbers mean nothing) or "
-                            "cpu (default smoke)")
-    experiment.add_argument("--seeds", type=int, nargs="+",
-                            help="seeds to run (default: the budget's)")
-    experiment.add_argument("--rows", nargs="+", help="row keys to run "
-                            "(default: all)")
-    experiment.add_argument("--out", default="experiments",
-                            help="records and reports (default experiments)")
-    experiment.add_argument("--workdir", default="runs/experiments",
-                            help="training runs, with weights (default "
-                            "runs/experiments; never commit it)")
-    experiment.add_argument("--report-only", action="store_true",
-                            help="regenerate the report from the records")
+    if complete("experiment"):
+        _experiment_options(experiment)
     experiment.set_defaults(run=cmd_experiment)
-
-    from keras_vidrep.tasks.labels import TASKS
-    from keras_vidrep.tasks.probe import HEADS
-    from keras_vidrep.tasks.probe import PROTOCOLS
 
     probe = _add_command(
         commands, "probe", parents=[data],
         help="recognition from a model's encoder with few labels, next to "
         "the same architecture from scratch and random")
-    probe.add_argument("model", help="a model name, a .keras file or a run "
-                       "folder")
-    probe.add_argument("--task", choices=sorted(TASKS), default="motion",
-                       help="; ".join(f"{t.name}: {t.description}"
-                                      for t in TASKS.values()))
-    probe.add_argument("--labels", type=_positive, default=100,
-                       help="labelled clips of the train digits")
-    probe.add_argument("--protocol", nargs="+", choices=list(PROTOCOLS),
-                       default=["frozen", "scratch", "random"],
-                       help="; ".join(f"{p.name}: {p.description}"
-                                      for p in PROTOCOLS.values()))
-    probe.add_argument("--head", choices=sorted(HEADS), default="linear",
-                       help="classifier on the representation")
-    probe.add_argument("--eval-sequences", type=_positive, default=2000,
-                       help="held-out clips of the test digits")
-    probe.add_argument("--seed", type=int, default=0,
-                       help="labelled clips and initialisations")
-    probe.add_argument("--steps", type=_positive,
-                       help="training steps (default 500 for a frozen "
-                       "encoder's head, 200 when the encoder trains)")
-    probe.add_argument("--batch-size", type=_positive,
-                       help="clips per step (default 32 frozen, 8 trained)")
+    if complete("probe"):
+        _probe_options(probe)
     probe.set_defaults(run=cmd_probe)
 
     promote = _add_command(
@@ -551,29 +605,8 @@ def build_parser():
     captioner = _add_command(
         commands, "train-captioner", parents=[data],
         help="train an S2VT captioner on captioned clips of the train digits")
-    captioner.add_argument("--steps", type=_positive, default=3000,
-                           help="training steps (new clips each step)")
-    captioner.add_argument("--batch-size", type=_positive, default=32,
-                           help="clips per step")
-    captioner.add_argument("--learning-rate", type=float, default=1e-3,
-                           help="Adam learning rate")
-    from keras_vidrep.models.captioner import STREAM_INPUTS
-
-    captioner.add_argument("--stream", default="fused",
-                           choices=sorted(STREAM_INPUTS),
-                           help="frame features: the frames, their "
-                           "differences, or both")
-    captioner.add_argument("--reverse-frames", action="store_true",
-                           help="read the frames last to first")
-    captioner.add_argument("--units", type=_positive, default=256,
-                           help="units of each of the two LSTM layers")
-    captioner.add_argument("--seed", type=int, default=0,
-                           help="clips, captions and initial weights")
-    captioner.add_argument("--checkpoint-every", type=_positive, default=500,
-                           help="steps between checkpoints; rerunning the "
-                           "command resumes from the last one")
-    captioner.add_argument("--out", default="runs/captioner",
-                           help="output folder")
+    if complete("train-captioner"):
+        _captioner_options(captioner)
     captioner.set_defaults(run=cmd_train_captioner)
 
     caption = _add_command(
@@ -618,23 +651,34 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from keras_vidrep.data import MNISTNotFoundError
-    from keras_vidrep.data import MovingMNISTNotFoundError
+def parse_args(argv=None):
+    """Parses the command line, building only the options of the command
+    it names (``build_parser``)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The first word that is not an option names the command (the only
+    # options before it, --debug, -h and --version, take no value).
+    named = next((word for word in argv if not word.startswith("-")), "")
+    return build_parser(command=named).parse_args(argv)
 
+
+def run(args):
+    """Runs parsed arguments; returns the exit status."""
     try:
         args.run(args)
-    # Bad input (ours: InputError; the file system's: OSError) is one line;
-    # anything else is a bug and keeps its traceback.
-    except (CommandError, InputError, MNISTNotFoundError,
-            MovingMNISTNotFoundError, OSError) as error:
+    # Bad input (ours: InputError; the file system's: OSError, which the
+    # missing-MNIST errors are) is one line; anything else is a bug and
+    # keeps its traceback.
+    except (CommandError, InputError, OSError) as error:
         if args.debug or os.environ.get("KERAS_VIDREP_DEBUG") == "1":
             raise
         message = str(error).strip().splitlines()[0] if str(error) else repr(error)
         print(f"keras-vidrep: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def main(argv=None):
+    return run(parse_args(argv))
 
 
 if __name__ == "__main__":

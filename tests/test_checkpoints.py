@@ -19,7 +19,10 @@ from keras_vidrep.checkpoints import read_checkpoint
 from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import trim_history
 
+from tests.helpers import REPO
 from tests.helpers import TINY
+from tests.helpers import cli_command
+from tests.helpers import environment
 from tests.helpers import run_cli
 
 
@@ -99,6 +102,7 @@ def test_a_fault_while_writing_keeps_the_last_checkpoint_whole(tmp_path,
     trim_history(tmp_path / "history.csv", 1)
     rows = (tmp_path / "history.csv").read_text().strip().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0"]
+    assert not list(tmp_path.rglob(".partial-*"))  # its space is given back
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path,
@@ -173,3 +177,53 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path, mnist_dir):
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads((out / "backup" / "checkpoint.json").read_text())[
         "epoch"] == 1
+
+
+def test_a_really_full_disk_is_one_line_and_the_run_resumes(tmp_path,
+                                                            mnist_dir):
+    """On a real 100 KiB tmpfs (mounted in a private mount namespace with
+    ``unshare``): the first checkpoint cannot fit. The run ends with exit
+    status 2 and one line that names the folder, instead of h5py's
+    segmentation fault (exit 139); no partial file is left. Once the
+    file system has room, the same command trains to the end, and the
+    history keeps no row of the step that was never checkpointed."""
+    import shlex
+    import shutil
+    import subprocess
+
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs "
+         f"{shlex.quote(str(tmp_path))}"], capture_output=True, text=True) \
+        if shutil.which("unshare") else None
+    if probe is None or probe.returncode:
+        pytest.skip("cannot mount a tmpfs here (unshare -rm: "
+                    f"{probe.stderr.strip() if probe else 'not installed'}); "
+                    "test_a_fault_while_writing_keeps_the_last_checkpoint_whole "
+                    "simulates the same fault")
+    disk, run = tmp_path / "disk", tmp_path / "disk" / "run"
+    disk.mkdir()
+    train = shlex.join(cli_command(
+        "train", "predictor_fc", "--steps", "4", "--batch-size", "2",
+        "--checkpoint-every", "2", "--out", str(run), *TINY))
+    script = f"""
+        mount -t tmpfs -o size=100k tmpfs {disk}
+        {train} > {tmp_path}/out1 2> {tmp_path}/err1; echo $? > {tmp_path}/exit1
+        ls -A {run}/backup > {tmp_path}/backup1
+        mount -o remount,size=16m {disk}
+        {train} > {tmp_path}/out2 2> {tmp_path}/err2; echo $? > {tmp_path}/exit2
+        cp {run}/history.csv {tmp_path}/history.csv
+        """
+    subprocess.run(["unshare", "-rm", "bash", "-c", script], cwd=REPO,
+                   env=environment(mnist_dir), timeout=300, check=True)
+    read = lambda name: (tmp_path / name).read_text()  # noqa: E731
+    assert read("exit1").strip() == "2", read("err1")[-2000:]
+    errors = [line for line in read("err1").splitlines()
+              if line.startswith("keras-vidrep")]
+    assert len(errors) == 1 and "No space left for a checkpoint in" in (
+        errors[0]) and "rerun the same command" in errors[0]
+    assert "Traceback" not in read("err1")
+    assert read("backup1").split() == []  # no partial weights file
+    assert read("exit2").strip() == "0", read("err2")[-2000:]
+    rows = read("history.csv").strip().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1"]
+

@@ -200,8 +200,10 @@ def test_console_script_quiets_tensorflow_start_up_lines(mnist_dir):
     assert bad.returncode == 2
     assert bad.stderr.splitlines() == [
         bad.stderr.strip()] and "no_such_model" in bad.stderr
-    # Set by the user: TensorFlow's lines are theirs to see.
-    loud = subprocess.run([str(script), "list"], capture_output=True,
+    # Set by the user: TensorFlow's lines are theirs to see (evaluate
+    # imports TensorFlow; list does not).
+    loud = subprocess.run([str(script), "evaluate", "no_such_model"],
+                          capture_output=True,
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
                           timeout=120)
     assert "oneDNN" in loud.stderr or "absl" in loud.stderr
@@ -223,3 +225,31 @@ def test_demo_says_what_its_figures_mean():
     assert (f"(trained {zoo['trained']}) scores "
             f"{zoo['evaluation']['future']['frame_mse']:.1f}") in verdict
     assert "keras-vidrep visualize composite_conv" in verdict
+
+
+def test_help_and_list_import_neither_keras_nor_tensorflow():
+    """The console script answers --help, a command's --help and list from
+    the standard library (seconds faster: `import keras` alone takes about
+    5 s on a 2-core CPU); other commands still get the whole package."""
+    import subprocess
+    import sys
+
+    def imported_after(argv):
+        code = ("import sys, keras_vidrep_cli\n"
+                "try:\n"
+                f"    status = keras_vidrep_cli.main({argv!r})\n"
+                "except SystemExit as exit:\n"
+                "    status = exit.code\n"
+                "print(status, sorted(m for m in ('keras', 'tensorflow', "
+                "'keras_vidrep.layers') if m in sys.modules), "
+                "hasattr(sys.modules['keras_vidrep'], 'load'))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                              text=True, timeout=120)
+        return done.stdout.strip().splitlines()[-1]
+
+    for argv in (["--help"], ["list"], ["train", "--help"], ["--debug", "list"]):
+        assert imported_after(argv) == "0 [] False", argv
+    # Any other command runs the package's __init__ first (registration).
+    assert imported_after(["evaluate", "no_such_model"]) == (
+        "2 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
+
