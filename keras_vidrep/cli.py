@@ -663,8 +663,13 @@ def parse_args(argv=None):
 
 def run(args):
     """Runs parsed arguments; returns the exit status."""
+    from keras_vidrep.checkpoints import TrainingStopped
+
     try:
         args.run(args)
+    except TrainingStopped as stop:  # SIGTERM or Ctrl-C, recorded
+        print(f"keras-vidrep: {stop}", file=sys.stderr)
+        return stop.exit_status
     # Bad input (ours: InputError; the file system's: OSError, which the
     # missing-MNIST errors are) is one line; anything else is a bug and
     # keeps its traceback.

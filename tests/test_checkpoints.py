@@ -15,8 +15,10 @@ from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
 from keras_vidrep.checkpoints import StopOnNonFiniteLoss
 from keras_vidrep.checkpoints import TrainingError
+from keras_vidrep.checkpoints import TrainingStopped
 from keras_vidrep.checkpoints import read_checkpoint
 from keras_vidrep.checkpoints import restore
+from keras_vidrep.checkpoints import stop_on_signals
 from keras_vidrep.checkpoints import trim_history
 
 from tests.helpers import REPO
@@ -103,6 +105,30 @@ def test_a_fault_while_writing_keeps_the_last_checkpoint_whole(tmp_path,
     rows = (tmp_path / "history.csv").read_text().strip().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0"]
     assert not list(tmp_path.rglob(".partial-*"))  # its space is given back
+
+
+def test_sigterm_stops_fit_between_steps_and_the_handler_is_restored(
+        tmp_path):
+    import os
+    import signal
+
+    class SignalAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 5:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    model = toy_model()
+    with pytest.raises(TrainingStopped, match="stopped by SIGTERM") as stop:
+        with stop_on_signals():
+            fit(model, tmp_path, 5, batches(), extra=[SignalAtStep()])
+    assert stop.value.exit_status == 143
+    assert signal.getsignal(signal.SIGTERM) is before
+    # Stopped in epoch 2 (steps 5-6), right after step 5: epochs 0 and 1
+    # are checkpointed, nothing of epoch 2 was written.
+    assert read_checkpoint(tmp_path / "backup")[0] == 2
+    assert int(model.optimizer.iterations.numpy()) == 5
+    assert not list(tmp_path.rglob(".partial-*"))
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path,

@@ -102,6 +102,43 @@ def test_sigkill_then_rerun_resumes_from_the_checkpoint(tmp_path, mnist_dir):
         str(e) for e in range(saved_epoch + 1)]
 
 
+def test_sigterm_stops_between_steps_records_the_stop_and_resumes(tmp_path,
+                                                                  mnist_dir):
+    """A scheduler's SIGTERM ends the run with exit status 143 and one line
+    saying where it stands; run.json records the part with the step its
+    checkpoint holds, and the same command resumes from that step."""
+    out = tmp_path / "run"
+    train = ["train", "predictor_fc", "--batch-size", "2",
+             "--checkpoint-every", "5", "--out", str(out), *TINY]
+    pointer = out / "backup" / "checkpoint.json"
+    process = subprocess.Popen(cli_command(*train, "--steps", "5000"),
+                               cwd=REPO, env=environment(mnist_dir),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert wait_for(pointer.is_file, 240, process), "no checkpoint"
+        os.kill(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, err[-3000:]
+    reached = json.loads(pointer.read_text())["epoch"] * 5
+    assert err.strip().splitlines()[-1] == (
+        f"keras-vidrep: {out} stopped by SIGTERM; its checkpoint holds step "
+        f"{reached}: rerun the same command to resume from there")
+    (part,) = json.loads((out / "run.json").read_text())["parts"]
+    assert (part["steps_from"], part["steps_reached"], part["stopped_by"]) == (
+        0, reached, "SIGTERM")
+
+    result = run_cli(mnist_dir, *train, "--steps", str(reached + 5))
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = json.loads((out / "run.json").read_text())["parts"]
+    assert first == part and "stopped_by" not in second
+    assert (second["steps_from"], second["steps_reached"]) == (reached,
+                                                              reached + 5)
+
+
 def test_rerun_with_other_arguments_is_refused(tmp_path, mnist_dir):
     out = tmp_path / "run"
     common = ["train", "predictor_conv", "--steps", "2", "--checkpoint-every",

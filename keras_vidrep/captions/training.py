@@ -141,10 +141,14 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     from keras_vidrep.checkpoints import RunCheckpoint
     from keras_vidrep.checkpoints import RunLock
     from keras_vidrep.checkpoints import StopOnNonFiniteLoss
+    from keras_vidrep.checkpoints import TrainingStopped
+    from keras_vidrep.checkpoints import atomic_write
     from keras_vidrep.checkpoints import check_resumable
     from keras_vidrep.checkpoints import read_checkpoint
     from keras_vidrep.checkpoints import restore
     from keras_vidrep.checkpoints import save_model_atomically
+    from keras_vidrep.checkpoints import stop_on_signals
+    from keras_vidrep.checkpoints import stopped_at
     from keras_vidrep.checkpoints import trim_history
     from keras_vidrep.data import load_mnist_digits
 
@@ -190,19 +194,30 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         part = {**describe_run(),
                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         started = time.time()
-        model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
-                  steps_per_epoch=steps_per_epoch, verbose=verbose,
-                  shuffle=False,  # the stream's order, so a resume goes on
-                  callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
-                             keras.callbacks.CSVLogger(out / "history.csv",
-                                                       append=True),
-                             RunCheckpoint(backup)])
-        save_model_atomically(model, out / "model.keras")
-        part.update(steps_from=first_batch, steps_reached=run["steps"],
-                    wall_seconds=round(time.time() - started, 1))
-        run["parts"] = parts + [part]
-        run["seconds"] = round(sum(p["wall_seconds"] for p in run["parts"]), 1)
-        (out / "run.json").write_text(json.dumps(run, indent=1))
+
+        def record(**how_far):
+            part.update(steps_from=first_batch, **how_far,
+                        wall_seconds=round(time.time() - started, 1))
+            run["parts"] = parts + [part]
+            run["seconds"] = round(sum(p["wall_seconds"]
+                                       for p in run["parts"]), 1)
+            atomic_write(out / "run.json", json.dumps(run, indent=1))
+
+        with stop_on_signals():
+            try:
+                model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
+                          steps_per_epoch=steps_per_epoch, verbose=verbose,
+                          shuffle=False,  # the stream's order, for resumes
+                          callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
+                                     keras.callbacks.CSVLogger(
+                                         out / "history.csv", append=True),
+                                     RunCheckpoint(backup)])
+                save_model_atomically(model, out / "model.keras")
+            except TrainingStopped as stop:
+                reached = read_checkpoint(backup)[0] * steps_per_epoch
+                record(steps_reached=reached, stopped_by=stop.signal_name)
+                raise stopped_at(stop, out, reached) from None
+        record(steps_reached=run["steps"])
     return model
 
 
