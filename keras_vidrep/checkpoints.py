@@ -15,16 +15,14 @@
   who holds it.
 - ``StopOnNonFiniteLoss``: stops at the first NaN or infinite loss, before
   anything of that epoch is saved.
-- ``stop_on_signals``: SIGTERM (a scheduler, ``kill``) and SIGINT (Ctrl-C)
-  stop training between two steps as ``TrainingStopped``, so that the
-  trainer records the stop and the step its checkpoint holds.
+- ``keras_vidrep.stops``: SIGTERM and Ctrl-C stop training between two
+  steps, and the trainer records the stop.
 
 Keras' ``BackupAndRestore`` writes its weights and metadata in place, one
 after the other: a kill in between leaves weights and epoch that disagree, a
 kill during a write a damaged file.
 """
 
-import contextlib
 import csv
 import errno
 import io
@@ -32,9 +30,7 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -47,53 +43,6 @@ CHECKPOINT_FILE = "checkpoint.json"
 
 class TrainingError(InputError):
     """A training run cannot start or go on as asked."""
-
-class TrainingStopped(BaseException):
-    """SIGTERM or SIGINT stopped a training run (``stop_on_signals``).
-
-    A ``BaseException``, as ``KeyboardInterrupt`` is, so that no ``except
-    Exception`` on the way swallows it. ``exit_status`` is the shell's
-    128 + the signal number.
-    """
-
-    def __init__(self, signal_number, message=None):
-        self.signal_number = signal_number
-        self.signal_name = signal.Signals(signal_number).name
-        self.exit_status = 128 + signal_number
-        super().__init__(message or f"stopped by {self.signal_name}")
-
-
-@contextlib.contextmanager
-def stop_on_signals():
-    """Within it, SIGTERM and SIGINT raise ``TrainingStopped`` in the main
-    thread. Python runs the handler between two steps (TensorFlow's kernels
-    run without it), so the stop never cuts a step in half, and a checkpoint
-    being written is abandoned whole (its partial file removed). Off the
-    main thread, where Python allows no handler, it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(number, frame):
-        raise TrainingStopped(number)
-
-    previous = {number: signal.signal(number, stop)
-                for number in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def stopped_at(stop, out, steps):
-    """The ``TrainingStopped`` to raise after recording a stop: it says
-    where the run stands and how to go on."""
-    return TrainingStopped(
-        stop.signal_number,
-        f"{out} stopped by {stop.signal_name}; its checkpoint holds step "
-        f"{steps}: rerun the same command to resume from there")
-
 
 def check_resumable(out, run, steps_done, fixed):
     """Refuses to resume a run made with other arguments (``fixed``, keys of

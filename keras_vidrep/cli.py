@@ -663,7 +663,7 @@ def parse_args(argv=None):
 
 def run(args):
     """Runs parsed arguments; returns the exit status."""
-    from keras_vidrep.checkpoints import TrainingStopped
+    from keras_vidrep.stops import TrainingStopped
 
     try:
         args.run(args)

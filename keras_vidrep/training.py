@@ -43,14 +43,11 @@ from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
 from keras_vidrep.checkpoints import StopOnNonFiniteLoss
 from keras_vidrep.checkpoints import TrainingError
-from keras_vidrep.checkpoints import TrainingStopped
 from keras_vidrep.checkpoints import atomic_write
 from keras_vidrep.checkpoints import check_resumable
 from keras_vidrep.checkpoints import read_checkpoint
 from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import save_model_atomically
-from keras_vidrep.checkpoints import stop_on_signals
-from keras_vidrep.checkpoints import stopped_at
 from keras_vidrep.checkpoints import trim_history
 from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import bouncing_digits
@@ -62,6 +59,9 @@ from keras_vidrep.models import FrameMSE
 from keras_vidrep.precision import precision_scope
 from keras_vidrep.precision import resolve_precision
 from keras_vidrep.provenance import describe_run
+from keras_vidrep.stops import TrainingStopped
+from keras_vidrep.stops import stop_on_signals
+from keras_vidrep.stops import stopped_at
 
 STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
 

@@ -15,11 +15,11 @@ from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
 from keras_vidrep.checkpoints import StopOnNonFiniteLoss
 from keras_vidrep.checkpoints import TrainingError
-from keras_vidrep.checkpoints import TrainingStopped
 from keras_vidrep.checkpoints import read_checkpoint
 from keras_vidrep.checkpoints import restore
-from keras_vidrep.checkpoints import stop_on_signals
 from keras_vidrep.checkpoints import trim_history
+from keras_vidrep.stops import TrainingStopped
+from keras_vidrep.stops import stop_on_signals
 
 from tests.helpers import REPO
 from tests.helpers import TINY

@@ -141,16 +141,16 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     from keras_vidrep.checkpoints import RunCheckpoint
     from keras_vidrep.checkpoints import RunLock
     from keras_vidrep.checkpoints import StopOnNonFiniteLoss
-    from keras_vidrep.checkpoints import TrainingStopped
     from keras_vidrep.checkpoints import atomic_write
     from keras_vidrep.checkpoints import check_resumable
     from keras_vidrep.checkpoints import read_checkpoint
     from keras_vidrep.checkpoints import restore
     from keras_vidrep.checkpoints import save_model_atomically
-    from keras_vidrep.checkpoints import stop_on_signals
-    from keras_vidrep.checkpoints import stopped_at
     from keras_vidrep.checkpoints import trim_history
     from keras_vidrep.data import load_mnist_digits
+    from keras_vidrep.stops import TrainingStopped
+    from keras_vidrep.stops import stop_on_signals
+    from keras_vidrep.stops import stopped_at
 
     check_positive_ints(steps=steps, batch_size=batch_size,
                         num_frames=num_frames, checkpoint_every=checkpoint_every)
