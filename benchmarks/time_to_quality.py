@@ -3,9 +3,11 @@
     python benchmarks/time_to_quality.py --digits ../shared/data/mnist \
         [--steps 500] [--every 50] [--batch-size 8] [--learning-rate 2e-3] \
         [--schedule constant|cosine] [--optimizer rmsprop] \
-        [--loss cross_entropy] [--precision auto] [--sequences 200]
+        [--loss cross_entropy] [--hidden-sizes 64 64] [--precision auto] \
+        [--sequences 200]
 
 Trains ``composite_conv`` as ``keras-vidrep demo`` does (the zoo preset,
+or other ``--hidden-sizes``,
 ``compile_model`` with the learning rate, the real data pipeline from the
 train digits, seed 0) and every ``--every`` steps stops the clock to
 evaluate the future MSE per frame on ``--sequences`` held-out sequences of
@@ -46,10 +48,11 @@ class HeldOutCurve(keras.callbacks.Callback):
 
 
 def main():
-    from keras_vidrep import zoo
     from keras_vidrep.data import bouncing_digits_eval
     from keras_vidrep.data import load_mnist_digits
+    from keras_vidrep.models import build_model
     from keras_vidrep.models import compile_model
+    from keras_vidrep.presets import preset_table
     from keras_vidrep.precision import precision_scope
     from keras_vidrep.training import training_data
 
@@ -68,6 +71,9 @@ def main():
     parser.add_argument("--optimizer", default="rmsprop")
     parser.add_argument("--loss", default="cross_entropy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden-sizes", type=int, nargs="+",
+                        help="ConvLSTM filters per layer (default: the zoo "
+                             "preset's, 64 64)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--sequences", type=int, default=200,
                         help="held-out sequences evaluated each time")
@@ -75,7 +81,10 @@ def main():
 
     keras.utils.set_random_seed(args.seed)
     with precision_scope(args.precision) as policy:
-        model = zoo.build_preset("composite_conv")
+        config = preset_table()["composite_conv"]["config"]
+        if args.hidden_sizes:
+            config = {**config, "hidden_sizes": args.hidden_sizes}
+        model = build_model("composite_conv", **config)
     learning_rate = args.learning_rate
     if args.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
@@ -94,7 +103,7 @@ def main():
               verbose=0, callbacks=[curve], shuffle=False)
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cores, composite_conv, "
-          f"{policy}, batch {args.batch_size}, {args.optimizer}, "
+          f"{model.count_params():,} parameters, {policy}, batch {args.batch_size}, {args.optimizer}, "
           f"{args.loss}, {args.schedule} learning rate {args.learning_rate}, "
           f"seed {args.seed}, {args.sequences} held-out sequences "
           f"(best trivial baseline {curve.baseline:.1f})")

@@ -10,6 +10,7 @@ exception is a bug of ours and keeps its traceback (exit status 1).
 """
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -89,7 +90,8 @@ def cmd_train(args):
     overrides = {**PRESETS[args.name]["config"], **dict(args.set)}
     train(args.name, steps=args.steps, epochs=args.epochs,
           batch_size=args.batch_size, learning_rate=args.learning_rate,
-          optimizer=args.optimizer, loss=args.loss, out=out,
+          schedule=args.schedule, optimizer=args.optimizer, loss=args.loss,
+          out=out,
           digits=args.digits, strategy=args.strategy,
           precision=args.precision,
           jit_compile=True if args.jit_compile else "auto",
@@ -191,10 +193,12 @@ def cmd_demo(args):
 
     out = Path(args.out)
     print(f"Training composite_conv for {args.steps} steps of {args.batch_size} "
-          f"sequences on bouncing digits (a few minutes on a CPU) ...")
+          f"sequences on bouncing digits, {args.schedule} learning rate from "
+          f"{args.learning_rate} (about 6 minutes on a 2-core CPU) ...")
     model = train("composite_conv", steps=args.steps, batch_size=args.batch_size,
-                  learning_rate=args.learning_rate, out=str(out), digits=args.digits,
-                  seed=args.seed, checkpoint_every=min(50, args.steps),
+                  learning_rate=args.learning_rate, schedule=args.schedule,
+                  out=str(out), digits=args.digits, seed=args.seed,
+                  checkpoint_every=min(100, args.steps),
                   precision=args.precision)
     args.sequences, args.batch_size = args.eval_sequences, 50
     args.bounce = "clamp"  # the original physics, as everywhere by default
@@ -475,6 +479,10 @@ def build_parser(command=None):
                               help="sequences per step, over all replicas")
     train_parser.add_argument("--learning-rate", type=float, default=1e-3,
                               help="positive, finite")
+    train_parser.add_argument(
+        "--schedule", choices=["constant", "cosine"], default="constant",
+        help="learning rate against the step: constant, or cosine decay to 0 "
+        "at the last step (resumes only with the same --steps)")
     train_parser.add_argument("--optimizer", choices=["rmsprop", "adam"],
                               default="rmsprop", help="the optimizer")
     train_parser.add_argument("--loss", choices=["cross_entropy", "mse"],
@@ -628,16 +636,17 @@ def build_parser(command=None):
 
     demo = _add_command(commands, "demo", parents=[data],
                                help="train, evaluate and draw composite_conv")
-    # 500 steps of 8 at 2e-3 in bfloat16 (auto): 319 s of training and
-    # future MSE/frame 141.8 on 1,000 held-out sequences on the 2-core CPU
-    # (benchmarks/README.md); the former 150 steps at 1e-3 reached 155.8 as
-    # the performance issue measured it.
-    demo.add_argument("--steps", type=_positive, default=500,
+    # The short recipe measured best (benchmarks/README.md, "The demo"):
+    # 1,000 steps of 4 with a cosine decay from 3e-3, in bfloat16 (auto).
+    demo.add_argument("--steps", type=_positive, default=1000,
                       help="training steps")
-    demo.add_argument("--batch-size", type=_positive, default=8,
+    demo.add_argument("--batch-size", type=_positive, default=4,
                       help="sequences per step")
-    demo.add_argument("--learning-rate", type=float, default=2e-3,
-                      help="RMSProp learning rate")
+    demo.add_argument("--learning-rate", type=float, default=3e-3,
+                      help="RMSProp learning rate (the peak, with cosine)")
+    demo.add_argument("--schedule", choices=["constant", "cosine"],
+                      default="cosine",
+                      help="learning rate against the step, as for train")
     demo.add_argument("--eval-sequences", type=_positive, default=200,
                       help="held-out test sequences to evaluate on")
     demo.add_argument("--seed", type=int, default=0, help="training seed")
@@ -669,6 +678,13 @@ def run(args):
         args.run(args)
     except TrainingStopped as stop:  # SIGTERM or Ctrl-C, recorded
         print(f"keras-vidrep: {stop}", file=sys.stderr)
+        # The stopped fit's frames (kept by reference cycles through its
+        # traceback) hold its input pipeline: release them now, while the
+        # interpreter can still run the pipeline's Python threads. Left to
+        # the interpreter's exit, tf.data's iterator over a PyDataset
+        # waits there forever for a thread that can no longer run.
+        stop.__traceback__ = stop.__context__ = None
+        gc.collect()
         return stop.exit_status
     # Bad input (ours: InputError; the file system's: OSError, which the
     # missing-MNIST errors are) is one line; anything else is a bug and

@@ -38,6 +38,7 @@ import keras
 from keras import ops
 
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import look_up
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
 from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
@@ -156,7 +157,18 @@ def _tensorflow_available():
 # The arguments a resumed run must share with the run in its folder.
 RESUME_FIXED = ("model", "batch_size", "seed", "checkpoint_every",
                 "model_overrides", "loss", "optimizer", "learning_rate",
-                "initial_weights")
+                "learning_rate_decay", "initial_weights")
+
+# Learning rate against the step: the peak rate and the run's total steps
+# give the rate (or ``keras.optimizers.schedules`` object) for the optimizer.
+LEARNING_RATE_SCHEDULES = {
+    "constant": lambda rate, steps: rate,
+    # Cosine decay from the rate to 0 at the last step (Loshchilov & Hutter
+    # 2017, without restarts): the best short recipe measured for the demo
+    # (benchmarks/README.md).
+    "cosine": lambda rate, steps: keras.optimizers.schedules.CosineDecay(
+        rate, decay_steps=steps),
+}
 
 
 def _check_learning_rate(learning_rate):
@@ -190,7 +202,8 @@ def training_data(model, digits, *, batch_size, seed, first_batch=0,
 
 
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
-          optimizer="rmsprop", loss="cross_entropy", out=None, digits=None,
+          schedule="constant", optimizer="rmsprop", loss="cross_entropy",
+          out=None, digits=None,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, initial_weights=None,
           verbose="auto", peer_timeout=300):
@@ -202,6 +215,11 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         epochs: number of epochs of ``checkpoint_every`` steps.
         batch_size: global batch size (split over replicas).
         learning_rate, optimizer, loss: see ``compile_model``.
+        schedule: the learning rate against the step
+            (``LEARNING_RATE_SCHEDULES``): ``"constant"``, or ``"cosine"``
+            (from ``learning_rate`` down to 0 at the last step; such a run
+            resumes only with the same number of steps, since the schedule
+            depends on it).
         out: output folder (default ``runs/NAME``).
         digits: MNIST location, see ``load_mnist_digits``.
         strategy: ``auto``, ``none``, ``mirrored`` or ``multi-worker``.
@@ -234,11 +252,19 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
                         batch_size=batch_size,
                         checkpoint_every=checkpoint_every)
     _check_learning_rate(learning_rate)
+    look_up(LEARNING_RATE_SCHEDULES, schedule, "Unknown learning-rate "
+            f"schedule {schedule!r}", "schedules")
+    total_steps = steps or epochs * checkpoint_every
     if strategy == "multi-worker":
         from keras_vidrep import distributed
 
+        if schedule != "constant":
+            raise TrainingError(
+                "A multi-worker run trains at a constant learning rate (its "
+                "loop records no schedule yet). Received: "
+                f"schedule={schedule!r}, strategy='multi-worker'")
         return distributed.train_multi_worker(
-            name, steps=steps or epochs * checkpoint_every,
+            name, steps=total_steps,
             batch_size=batch_size, learning_rate=learning_rate,
             optimizer=optimizer, loss=loss, out=out, digits=digits, seed=seed,
             checkpoint_every=checkpoint_every, model_overrides=model_overrides,
@@ -246,6 +272,10 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     out = Path(out or os.path.join("runs", name))
     run = {"model": name, "steps": steps, "epochs": epochs,
            "batch_size": batch_size, "learning_rate": learning_rate,
+           # None for a constant rate (as in run records of earlier
+           # versions, which then still resume).
+           "learning_rate_decay": None if schedule == "constant"
+           else {"schedule": schedule, "steps": total_steps},
            "optimizer": optimizer, "loss": loss, "seed": seed,
            "checkpoint_every": checkpoint_every,
            "model_overrides": model_overrides or {},
@@ -267,8 +297,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         model = build_model(name, **(model_overrides or {}))
         # One cheap training metric; `evaluate` computes all of them.
         compile_model(model, loss=loss, optimizer=optimizer,
-                      learning_rate=learning_rate, metrics=[FrameMSE],
-                      jit_compile=jit_compile)
+                      learning_rate=LEARNING_RATE_SCHEDULES[schedule](
+                          learning_rate, total_steps),
+                      metrics=[FrameMSE], jit_compile=jit_compile)
     if initial_weights is not None:
         load_initial_weights(model, initial_weights)
     print(f"{name}: {model.count_params():,} parameters "

@@ -368,6 +368,46 @@ def test_captions_experiment_smoke_records_reports_and_resumes(tmp_path,
     assert again.returncode == 0 and "word_accuracy" not in again.stdout
 
 
+@pytest.mark.slow
+def test_sigterm_stops_train_captioner_which_exits_and_records_it(tmp_path,
+                                                                 mnist_dir):
+    """SIGTERM during train-captioner: exit status 143 within seconds (its
+    PyDataset pipeline once kept the process waiting forever at exit), the
+    stop recorded in run.json with the checkpoint's step."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.helpers import REPO
+    from tests.helpers import cli_command
+    from tests.helpers import environment
+
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        cli_command("train-captioner", "--steps", "5000", "--batch-size", "2",
+                    "--units", "8", "--checkpoint-every", "5", "--out",
+                    str(out)),
+        cwd=REPO, env=environment(mnist_dir), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        pointer = out / "backup" / "checkpoint.json"
+        deadline = time.time() + 240
+        while not pointer.is_file() and process.poll() is None:
+            assert time.time() < deadline, "no checkpoint"
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err[-3000:]
+    reached = json.loads(pointer.read_text())["epoch"] * 5
+    assert f"stopped by SIGTERM; its checkpoint holds step {reached}" in err
+    (part,) = json.loads((out / "run.json").read_text())["parts"]
+    assert (part["steps_reached"], part["stopped_by"]) == (reached, "SIGTERM")
+
+
 def test_train_captioner_resumes_where_it_stopped(tmp_path, mnist_dir):
     """Two steps, then the same call asked for four, give the weights of four
     steps in one go: the weights, optimizer and stream of clips go on from

@@ -253,3 +253,18 @@ def test_help_and_list_import_neither_keras_nor_tensorflow():
     assert imported_after(["evaluate", "no_such_model"]) == (
         "2 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
 
+
+
+def test_schedule_choices_are_the_trainers():
+    """train's --schedule lists its choices without importing Keras, so they
+    are written out: they must be the trainer's table."""
+    import argparse
+
+    from keras_vidrep.training import LEARNING_RATE_SCHEDULES
+
+    (commands,) = [a for a in cli.build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction)]
+    for name in ("train", "demo"):
+        (schedule,) = [a for a in commands.choices[name]._actions
+                       if a.dest == "schedule"]
+        assert sorted(schedule.choices) == sorted(LEARNING_RATE_SCHEDULES)

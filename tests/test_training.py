@@ -139,6 +139,36 @@ def test_sigterm_stops_between_steps_records_the_stop_and_resumes(tmp_path,
                                                               reached + 5)
 
 
+def test_cosine_schedule_decays_to_zero_and_resumes_only_with_its_steps(
+        tmp_path, mnist_dir):
+    """--schedule cosine: the rate falls from --learning-rate to 0 at the
+    last step (so the optimizer's rate at step 3 of 4 is half of
+    (1 + cos(3/4 pi)) times it); run.json records the decay; a resume with
+    more steps, which would change the schedule, is refused."""
+    import math
+
+    out = tmp_path / "run"
+    common = ["train", "predictor_fc", "--batch-size", "2",
+              "--checkpoint-every", "2", "--schedule", "cosine",
+              "--learning-rate", "0.01", "--out", str(out), *TINY]
+    result = run_cli(mnist_dir, *common, "--steps", "4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["learning_rate_decay"] == {"schedule": "cosine", "steps": 4}
+    model = keras.saving.load_model(out / "model.keras")
+    rate = model.optimizer.learning_rate
+    assert int(model.optimizer.iterations.numpy()) == 4
+    schedule = keras.optimizers.schedules.deserialize(
+        model.optimizer.get_config()["learning_rate"])
+    assert float(schedule(3)) == pytest.approx(
+        0.01 * 0.5 * (1 + math.cos(math.pi * 3 / 4)), rel=1e-5)
+    assert float(rate) == pytest.approx(0.0, abs=1e-9)  # at step 4 of 4
+    longer = run_cli(mnist_dir, *common, "--steps", "6")
+    assert longer.returncode == 2
+    assert "learning_rate_decay" in longer.stderr and "other arguments" in (
+        longer.stderr)
+
+
 def test_rerun_with_other_arguments_is_refused(tmp_path, mnist_dir):
     out = tmp_path / "run"
     common = ["train", "predictor_conv", "--steps", "2", "--checkpoint-every",
