@@ -192,10 +192,11 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
         z = projected_inputs + self._recurrent_product(h_prev,
                                                        self.recurrent_kernel)
         # The gate arithmetic runs in float32 whatever the compute dtype:
-        # on CPUs, 16-bit elementwise kernels convert every element anyway
-        # (a bfloat16 ConvLSTM training step measured 335 ms with them, 302
-        # ms in float32; benchmarks/README.md), and the cell state update
-        # keeps its precision. The states stay in the compute dtype.
+        # on the 2-core CPU, TensorFlow's float32 elementwise kernels beat
+        # its bfloat16 ones (a bfloat16 ConvLSTM training step measured 335
+        # ms with bfloat16 gates, 302 ms with float32 ones;
+        # benchmarks/README.md), and the cell update keeps its precision.
+        # The states stay in the compute dtype.
         peepholes = self.peepholes
         if peepholes is not None:
             peepholes = tuple(ops.cast(p, "float32") for p in peepholes)
