@@ -15,14 +15,16 @@
   who holds it.
 - ``StopOnNonFiniteLoss``: stops at the first NaN or infinite loss, before
   anything of that epoch is saved.
-- ``keras_vidrep.stops``: SIGTERM and Ctrl-C stop training between two
-  steps, and the trainer records the stop.
+- ``recording_stops``: SIGTERM and Ctrl-C stop training between two steps
+  (``keras_vidrep.stops``), and the trainer records the stop with the step
+  its checkpoint holds.
 
 Keras' ``BackupAndRestore`` writes its weights and metadata in place, one
 after the other: a kill in between leaves weights and epoch that disagree, a
 kill during a write a damaged file.
 """
 
+import contextlib
 import csv
 import errno
 import io
@@ -37,12 +39,31 @@ from pathlib import Path
 import keras
 
 from keras_vidrep._validation import InputError
+from keras_vidrep.stops import TrainingStopped
+from keras_vidrep.stops import stop_on_signals
+from keras_vidrep.stops import stopped_at
 
 CHECKPOINT_FILE = "checkpoint.json"
 
 
 class TrainingError(InputError):
     """A training run cannot start or go on as asked."""
+
+@contextlib.contextmanager
+def recording_stops(out, backup_dir, steps_per_epoch, record):
+    """Within it, SIGTERM and Ctrl-C stop training (``stop_on_signals``);
+    ``record(steps_reached=..., stopped_by=...)`` then writes the stop into
+    the run's record, ``steps_reached`` being the step of the checkpoint a
+    resume starts from (not the step the signal came at), and the error
+    says where the run stands (``stopped_at``)."""
+    with stop_on_signals():
+        try:
+            yield
+        except TrainingStopped as stop:
+            reached = read_checkpoint(backup_dir)[0] * steps_per_epoch
+            record(steps_reached=reached, stopped_by=stop.signal_name)
+            raise stopped_at(stop, out, reached) from None
+
 
 def check_resumable(out, run, steps_done, fixed):
     """Refuses to resume a run made with other arguments (``fixed``, keys of

@@ -47,6 +47,7 @@ from keras_vidrep.checkpoints import TrainingError
 from keras_vidrep.checkpoints import atomic_write
 from keras_vidrep.checkpoints import check_resumable
 from keras_vidrep.checkpoints import read_checkpoint
+from keras_vidrep.checkpoints import recording_stops
 from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import save_model_atomically
 from keras_vidrep.checkpoints import trim_history
@@ -60,9 +61,6 @@ from keras_vidrep.models import FrameMSE
 from keras_vidrep.precision import precision_scope
 from keras_vidrep.precision import resolve_precision
 from keras_vidrep.provenance import describe_run
-from keras_vidrep.stops import TrainingStopped
-from keras_vidrep.stops import stop_on_signals
-from keras_vidrep.stops import stopped_at
 
 STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
 
@@ -338,22 +336,16 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         if _tensorflow_available():
             callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
         part["steps_from"] = first_batch
-        with stop_on_signals():
-            try:
-                model.fit(data, epochs=total_epochs, initial_epoch=start_epoch,
-                          steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                          verbose=verbose, shuffle=False)
-                save_model_atomically(model, out / "model.keras")
-            except TrainingStopped as stop:
-                # What a resume starts from is the checkpoint, not the step
-                # the signal came at.
-                reached = read_checkpoint(backup_dir)[0] * steps_per_epoch
-                part.update(steps_reached=reached, stopped_by=stop.signal_name,
-                            wall_seconds=round(time.time() - started, 1))
-                atomic_write(out / "run.json", json.dumps(run, indent=2))
-                raise stopped_at(stop, out, reached) from None
-        part.update(steps_reached=int(ops.convert_to_numpy(
-                        model.optimizer.iterations)),
-                    wall_seconds=round(time.time() - started, 1))
-        atomic_write(out / "run.json", json.dumps(run, indent=2))
+
+        def record(**how_far):
+            part.update(**how_far, wall_seconds=round(time.time() - started, 1))
+            atomic_write(out / "run.json", json.dumps(run, indent=2))
+
+        with recording_stops(out, backup_dir, steps_per_epoch, record):
+            model.fit(data, epochs=total_epochs, initial_epoch=start_epoch,
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                      verbose=verbose, shuffle=False)
+            save_model_atomically(model, out / "model.keras")
+        record(steps_reached=int(ops.convert_to_numpy(
+            model.optimizer.iterations)))
     return model

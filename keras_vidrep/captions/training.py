@@ -144,13 +144,11 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     from keras_vidrep.checkpoints import atomic_write
     from keras_vidrep.checkpoints import check_resumable
     from keras_vidrep.checkpoints import read_checkpoint
+    from keras_vidrep.checkpoints import recording_stops
     from keras_vidrep.checkpoints import restore
     from keras_vidrep.checkpoints import save_model_atomically
     from keras_vidrep.checkpoints import trim_history
     from keras_vidrep.data import load_mnist_digits
-    from keras_vidrep.stops import TrainingStopped
-    from keras_vidrep.stops import stop_on_signals
-    from keras_vidrep.stops import stopped_at
 
     check_positive_ints(steps=steps, batch_size=batch_size,
                         num_frames=num_frames, checkpoint_every=checkpoint_every)
@@ -203,20 +201,15 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
                                        for p in run["parts"]), 1)
             atomic_write(out / "run.json", json.dumps(run, indent=1))
 
-        with stop_on_signals():
-            try:
-                model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
-                          steps_per_epoch=steps_per_epoch, verbose=verbose,
-                          shuffle=False,  # the stream's order, for resumes
-                          callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
-                                     keras.callbacks.CSVLogger(
-                                         out / "history.csv", append=True),
-                                     RunCheckpoint(backup)])
-                save_model_atomically(model, out / "model.keras")
-            except TrainingStopped as stop:
-                reached = read_checkpoint(backup)[0] * steps_per_epoch
-                record(steps_reached=reached, stopped_by=stop.signal_name)
-                raise stopped_at(stop, out, reached) from None
+        with recording_stops(out, backup, steps_per_epoch, record):
+            model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
+                      steps_per_epoch=steps_per_epoch, verbose=verbose,
+                      shuffle=False,  # the stream's order, for resumes
+                      callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
+                                 keras.callbacks.CSVLogger(
+                                     out / "history.csv", append=True),
+                                 RunCheckpoint(backup)])
+            save_model_atomically(model, out / "model.keras")
         record(steps_reached=run["steps"])
     return model
 
