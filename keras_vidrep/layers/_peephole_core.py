@@ -167,41 +167,43 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
                 self.output_gate_peephole_weights)
 
     def input_projection(self, inputs, training=False, over_time=False):
-        """``W x + b`` for one step, or for every step at once if ``over_time``.
+        """``W x`` for one step, or for every step at once if ``over_time``.
 
         With ``over_time=True`` the inputs carry a time axis at position 1 and
-        the projection of all timesteps is one matmul / convolution.
+        the projection of all timesteps is one matmul / convolution. The bias
+        is not added here but in ``recurrent_step``, in float32 (see there).
         """
         if training and self.dropout > 0:
             mask = self.get_dropout_mask(inputs[:, 0] if over_time else inputs)
             inputs = inputs * (ops.expand_dims(mask, 1) if over_time else mask)
         if self.has_inputs:
-            z = self._apply_kernel(inputs, over_time)
-        else:
-            z = ops.zeros((*ops.shape(inputs)[:-1], GATE_COUNT * self.size),
-                          dtype=self.compute_dtype)
-        if self.use_bias:
-            z = z + self.bias
-        return z
+            return self._apply_kernel(inputs, over_time)
+        return ops.zeros((*ops.shape(inputs)[:-1], GATE_COUNT * self.size),
+                         dtype=self.compute_dtype)
 
     def recurrent_step(self, projected_inputs, states, training=False):
-        """Completes one step from the already projected inputs ``W x + b``."""
+        """Completes one step from the already projected inputs ``W x``."""
         h_prev, c_prev = states[0], states[1]
         if training and self.recurrent_dropout > 0:
             h_prev = h_prev * self.get_recurrent_dropout_mask(h_prev)
         z = projected_inputs + self._recurrent_product(h_prev,
                                                        self.recurrent_kernel)
-        # The gate arithmetic runs in float32 whatever the compute dtype:
-        # on the 2-core CPU, TensorFlow's float32 elementwise kernels beat
-        # its bfloat16 ones (a bfloat16 ConvLSTM training step measured 335
-        # ms with bfloat16 gates, 302 ms with float32 ones;
-        # benchmarks/README.md), and the cell update keeps its precision.
-        # The states stay in the compute dtype.
+        # The bias and the gate arithmetic run in float32 whatever the compute
+        # dtype: on the 2-core CPU, TensorFlow's float32 elementwise kernels
+        # and reductions beat its bfloat16 ones. A bfloat16 ConvLSTM training
+        # step measured 335 ms with bfloat16 gates, 302 ms with float32 ones,
+        # and 3.4% less again with the bias added here in float32 rather than
+        # to the bfloat16 projection of every step (whose bias gradient, one
+        # bfloat16 sum over batch x time, cost more than 20 float32 ones;
+        # benchmarks/README.md). The states stay in the compute dtype.
+        z = ops.cast(z, "float32")
+        if self.use_bias:
+            z = z + ops.cast(self.bias, "float32")
         peepholes = self.peepholes
         if peepholes is not None:
             peepholes = tuple(ops.cast(p, "float32") for p in peepholes)
         h, c, _ = peephole_lstm_update(
-            ops.cast(z, "float32"), ops.cast(c_prev, "float32"), peepholes,
+            z, ops.cast(c_prev, "float32"), peepholes,
             self.activation, self.recurrent_activation)
         h = ops.cast(h, self.compute_dtype)
         return h, [h, ops.cast(c, self.compute_dtype)]
@@ -273,6 +275,8 @@ class FastPeepholeRNN(keras.layers.RNN):
         projected = cell.input_projection(sequences, training=training,
                                           over_time=True)
         if self._use_fused_gradient(mask, training):
+            if cell.use_bias:
+                projected = projected + ops.cast(cell.bias, projected.dtype)
             if self.go_backwards:
                 projected = ops.flip(projected, axis=1)
             outputs, c_last = fused_recurrence(cell, projected,

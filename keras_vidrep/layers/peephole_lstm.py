@@ -138,7 +138,7 @@ class PeepholeLSTM(FastPeepholeRNN):
     """Long Short-Term Memory layer with peephole connections.
 
     A ``keras.layers.RNN`` over ``PeepholeLSTMCell`` with a fast path: the input
-    projection ``W x + b`` of all timesteps is one matrix product over
+    projection ``W x`` of all timesteps is one matrix product over
     (batch x time) computed before the recurrence, so each step only adds the
     recurrent term. In training (tanh/sigmoid activations, no mask, recurrent
     dropout or unrolling) the recurrence has a hand-written backward pass that
