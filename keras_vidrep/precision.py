@@ -19,9 +19,12 @@ What stays in float32 under a mixed policy, and why:
   conditional decoder feeds back to itself, are float32: the frames are
   what is compared with the ground truth, pixel by pixel.
 
-The recurrent state ``c`` is computed in the compute precision, as Keras'
-own LSTM layers do under mixed policies; the layer tests bound the
-difference this makes (``tests/test_precision.py``).
+The recurrent states ``h`` and ``c`` are stored in the compute precision,
+as Keras' own LSTM layers do under mixed policies, but our cells compute
+each step's bias, gates and cell update in float32 and round only the new
+states (``PeepholeCellBase.recurrent_step``; on a CPU that is also faster).
+The layer tests bound the difference from float32
+(``tests/test_precision.py``).
 """
 
 import contextlib
