@@ -192,10 +192,11 @@ class PeepholeCellBase(keras.layers.Layer, DropoutRNNCell):
         # dtype: on the 2-core CPU, TensorFlow's float32 elementwise kernels
         # and reductions beat its bfloat16 ones. A bfloat16 ConvLSTM training
         # step measured 335 ms with bfloat16 gates, 302 ms with float32 ones,
-        # and 3.4% less again with the bias added here in float32 rather than
-        # to the bfloat16 projection of every step (whose bias gradient, one
-        # bfloat16 sum over batch x time, cost more than 20 float32 ones;
-        # benchmarks/README.md). The states stay in the compute dtype.
+        # and 308 -> 296 ms in a later run with the bias added here in float32
+        # rather than to the bfloat16 projection of every step (whose bias
+        # gradient, one bfloat16 sum over batch x time, cost more than 20
+        # float32 ones; benchmarks/README.md). The states stay in the compute
+        # dtype.
         z = ops.cast(z, "float32")
         if self.use_bias:
             z = z + ops.cast(self.bias, "float32")
