@@ -49,6 +49,7 @@ CHECKPOINT_FILE = "checkpoint.json"
 class TrainingError(InputError):
     """A training run cannot start or go on as asked."""
 
+
 @contextlib.contextmanager
 def recording_stops(out, backup_dir, steps_per_epoch, record):
     """Within it, SIGTERM and Ctrl-C stop training (``stop_on_signals``);

@@ -434,6 +434,10 @@ def _add_command(commands, name, **kwargs):
 # even run the package's __init__ for them.
 STDLIB_COMMANDS = ("list",)
 
+# The keys of training.LEARNING_RATE_SCHEDULES, written out so that the parser
+# does not import Keras (a test keeps the two equal).
+SCHEDULE_NAMES = ("constant", "cosine")
+
 
 def build_parser(command=None):
     """The argument parser.
@@ -480,7 +484,7 @@ def build_parser(command=None):
     train_parser.add_argument("--learning-rate", type=float, default=1e-3,
                               help="positive, finite")
     train_parser.add_argument(
-        "--schedule", choices=["constant", "cosine"], default="constant",
+        "--schedule", choices=SCHEDULE_NAMES, default="constant",
         help="learning rate against the step: constant, or cosine decay to 0 "
         "at the last step (resumes only with the same --steps)")
     train_parser.add_argument("--optimizer", choices=["rmsprop", "adam"],
@@ -644,7 +648,7 @@ def build_parser(command=None):
                       help="sequences per step")
     demo.add_argument("--learning-rate", type=float, default=3e-3,
                       help="RMSProp learning rate (the peak, with cosine)")
-    demo.add_argument("--schedule", choices=["constant", "cosine"],
+    demo.add_argument("--schedule", choices=SCHEDULE_NAMES,
                       default="cosine",
                       help="learning rate against the step, as for train")
     demo.add_argument("--eval-sequences", type=_positive, default=200,
