@@ -66,6 +66,17 @@ def recording_stops(out, backup_dir, steps_per_epoch, record):
             raise stopped_at(stop, out, reached) from None
 
 
+def planned_steps(run):
+    """The steps a run record asks for: its ``steps``, or ``epochs`` of
+    ``checkpoint_every`` steps (``train --epochs``); None if it names
+    neither."""
+    if run.get("steps") is not None:
+        return run["steps"]
+    if run.get("epochs") is not None:
+        return run["epochs"] * run["checkpoint_every"]
+    return None
+
+
 def check_resumable(out, run, steps_done, fixed):
     """Refuses to resume a run made with other arguments (``fixed``, keys of
     ``run.json``) in the folder ``out``, or to shorten one past the step its
@@ -80,7 +91,7 @@ def check_resumable(out, run, steps_done, fixed):
         raise TrainingError(
             f"{out} holds a run with other arguments, so it cannot be "
             f"resumed: {changed} (previous, now). Use another --out.")
-    wanted = run["steps"] or run["epochs"] * run["checkpoint_every"]
+    wanted = planned_steps(run)
     if wanted < steps_done:
         raise TrainingError(
             f"{out} holds a run already trained for {steps_done} steps; it "

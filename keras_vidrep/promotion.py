@@ -84,10 +84,13 @@ def _finished_run(run_dir, name):
                          f"{name!r}. Received: name={name!r}")
     parts = run.get("parts") or [{}]
     reached = parts[-1].get("steps_reached")
-    if run.get("steps") is not None and reached != run["steps"]:
+    from keras_vidrep.checkpoints import planned_steps
+
+    wanted = planned_steps(run)  # `--steps N`, or `--epochs E`
+    if wanted is not None and reached != wanted:
         raise InputError(
             f"{run_dir} is not finished: it reached step {reached} of "
-            f"{run['steps']}. Rerun its train command to finish it.")
+            f"{wanted}. Rerun its train command to finish it.")
     return run_dir, run
 
 

@@ -73,10 +73,20 @@ def export(model, base_path, version=1, overwrite=False):
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
     def finite(frames):
-        # Checked in the graph, so a server answers with this message.
-        return tf.debugging.assert_all_finite(
+        # Checked in the graph, so a server answers with these messages: a
+        # request of 0-255 values would otherwise get confident nonsense.
+        frames = tf.debugging.assert_all_finite(
             frames, "Expected finite frames in [0, 1]: the request holds NaN "
             "or infinite values")
+        in_range = [
+            tf.debugging.assert_greater_equal(
+                frames, 0.0, message="Expected frames in [0, 1]: the request "
+                "holds negative values"),
+            tf.debugging.assert_less_equal(
+                frames, 1.0, message="Expected frames in [0, 1]: the request "
+                "holds values above 1 (divide 0-255 frames by 255)")]
+        with tf.control_dependencies(in_range):
+            return tf.identity(frames)
 
     module.serve = tf.function(
         lambda frames: dict(model(finite(frames), training=False)),

@@ -134,7 +134,9 @@ def load(name_or_path, weights="pretrained", compile=True):
 
     Args:
         name_or_path: a zoo name (``list_models()``: the video models and
-            the captioners), a preset directory, a path to a ``.keras``
+            the captioners; a name always means the zoo's model, even where
+            the working folder holds a folder of that name: write
+            ``"./NAME"`` for the folder), a preset directory, a path to a ``.keras``
             file, or a folder written by ``keras-vidrep train`` or
             ``train-captioner`` (its ``model.keras``).
         weights: ``"pretrained"`` (the trained weights) or ``None`` (the
@@ -146,7 +148,9 @@ def load(name_or_path, weights="pretrained", compile=True):
     Raises:
         ValueError: unknown name (lists the valid ones) or bad ``weights``.
         FileNotFoundError: the artifact is missing (names the file).
-        OSError: the artifact cannot be read (names the file and why).
+        OSError: the artifact cannot be read (names the file and why), or
+            its sha256 is not the one the preset table (or a preset
+            directory's ``metadata.json``) records.
 
     Loading never enables unsafe deserialization (``safe_mode=True``).
     """
@@ -155,6 +159,14 @@ def load(name_or_path, weights="pretrained", compile=True):
     if weights not in ("pretrained", None):
         raise InputError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
+    if isinstance(name_or_path, str) and name_or_path in list_models():
+        # A zoo name means the zoo's model, whatever the working folder
+        # holds: a folder of that name is loaded as "./NAME".
+        model = build_preset(name_or_path)
+        if weights == "pretrained":
+            _load_weights_file(model, weights_path(name_or_path),
+                               sha256=_recorded_sha256(name_or_path))
+        return _compile(model) if compile else model
     path = Path(name_or_path)
     if path.is_dir() and (path / "config.json").is_file():
         # A preset directory: config.json (the builder's arguments and the
@@ -164,7 +176,10 @@ def load(name_or_path, weights="pretrained", compile=True):
         _check_name(name)
         model = _build(name, config)
         if weights == "pretrained":
-            _load_weights_file(model, path / WEIGHTS_FILE)
+            metadata = path / "metadata.json"
+            _load_weights_file(model, path / WEIGHTS_FILE, sha256=(
+                json.loads(metadata.read_text()).get("sha256")
+                if metadata.is_file() else None))
         return _compile(model) if compile else model
     if path.is_dir() and (path / "model.keras").is_file():
         path = name_or_path = path / "model.keras"  # a training run's folder
@@ -182,17 +197,33 @@ def load(name_or_path, weights="pretrained", compile=True):
         if weights is None:
             model = type(model).from_config(model.get_config())
     else:
-        model = build_preset(name_or_path)
-        if weights == "pretrained":
-            _load_weights_file(model, weights_path(name_or_path))
+        model = build_preset(name_or_path)  # not a name: lists the valid ones
     if compile:
         _compile(model)
     return model
 
 
-def _load_weights_file(model, path):
+def _recorded_sha256(name):
+    from keras_vidrep.presets import preset_table
+
+    return preset_table()[name].get("sha256")
+
+
+def _load_weights_file(model, path, sha256=None):
+    """Loads ``path`` into ``model``, first checking its bytes against the
+    recorded ``sha256`` (when one is recorded): damaged or overwritten
+    weights would otherwise load silently, as any HDF5 file of the right
+    layout does."""
+    from keras_vidrep import presets
+
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")
+    if sha256 is not None and presets.sha256(path) != sha256:
+        raise OSError(
+            f"The weights file {path} is not the one recorded for it: its "
+            f"sha256 is {presets.sha256(path)}, the record says {sha256}. It "
+            "was damaged or replaced; restore it (e.g. `git checkout -- "
+            f"{path}` in a checkout) or load with weights=None.")
     try:
         model.load_weights(path)
     except Exception as error:

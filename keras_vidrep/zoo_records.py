@@ -13,6 +13,7 @@ evaluations in ``zoo/evaluations/NAME.json`` (``keras-vidrep evaluate NAME
 import json
 
 from keras_vidrep import zoo
+from keras_vidrep.checkpoints import planned_steps
 from keras_vidrep.captions.presets import CAPTIONERS
 from keras_vidrep.captions.presets import train_command as captioner_train_command
 from keras_vidrep.models import VARIANTS
@@ -86,7 +87,7 @@ def _train_command(name, run):
         f"--set {key}={json.dumps(value, separators=(',', ':'))}"
         for key, value in run["model_overrides"].items())
     backend = f"KERAS_BACKEND={_backend(run)} " if _backend(run) else ""
-    command = (f"{backend}keras-vidrep train {name} --steps {run['steps']} "
+    command = (f"{backend}keras-vidrep train {name} --steps {planned_steps(run)} "
                f"--batch-size {run['batch_size']} --learning-rate "
                f"{run['learning_rate']} --optimizer {run['optimizer']} --loss "
                f"{run['loss']} --seed {run['seed']} --checkpoint-every "
@@ -111,8 +112,9 @@ def _recipe(name):
 
 def _trained(stages):
     """The runs' budgets, e.g. '9,000 steps x 32 + 30,000 steps x 32'."""
-    return " + ".join(f"{run['steps']:,} steps x {run['batch_size']}"
-                      for run, _ in stages)
+    return " + ".join(
+        f"{planned_steps(run):,} steps x {run['batch_size']}"
+        for run, _ in stages)
 
 
 def _captioner_entry(name, stages):
@@ -273,7 +275,7 @@ def _against_sibling(name, report):
         "frame_mse"]["mean"]
     change = 100 * (ours / theirs - 1)
     stages = [run_stages(n) for n in (name, sibling)]
-    seen = [sum(run["steps"] * run["batch_size"] for run, _ in runs)
+    seen = [sum(planned_steps(run) * run["batch_size"] for run, _ in runs)
             for runs in stages]
     budgets = (f"this model trained on {seen[0]:,} sequences "
                f"({_trained(stages[0]) or 'not trained'}), {sibling} on "
@@ -389,16 +391,17 @@ def model_card(name):
     steps = sequences = 0
     for index, (run, folder) in enumerate(stages, 1):
         label = f"Run {index}" if len(stages) > 1 else "Budget"
-        run_sequences = run["steps"] * run["batch_size"]
+        run_steps = planned_steps(run)
+        run_sequences = run_steps * run["batch_size"]
         lines += [""] * (index > 1) + [
-            f"{label}: {run['steps']:,} steps of {run['batch_size']} sequences "
+            f"{label}: {run_steps:,} steps of {run['batch_size']} sequences "
             f"({run_sequences:,} sequences) of bouncing digits from the train "
             f"digits ({_physics(run)} physics), on {_where(run)}."
             + _parts(run)]
         if run.get("note"):
             lines += ["", run["note"][0].upper() + run["note"][1:] + "."]
         lines += _learning_curve(name, run, folder, first_step=steps)
-        steps += run["steps"]
+        steps += run_steps
         sequences += run_sequences
     if len(stages) > 1:
         lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]

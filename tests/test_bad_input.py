@@ -228,6 +228,14 @@ def test_evaluate_refuses_integer_non_finite_and_short_clips():
     clips[1, 3, 0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="frames with 1 NaN or infinite"):
         evaluate_model(model, [clips], progress=False)
+    clips[1, 3, 0, 0, 0] = 255.0  # float frames in 0-255
+    with pytest.raises(ValueError, match=r"Expected frames in \[0, 1\] "
+                       r"\(divide 0-255 frames by 255\). Received: frames "
+                       "with values from 0 to 255"):
+        evaluate_model(model, [clips], progress=False)
+    clips[1, 1, 0, 0, 0] = -0.5
+    with pytest.raises(ValueError, match="values from -0.5 to"):
+        model.predict(clips[:, :2], verbose=0)
 
 
 def test_saved_model_refuses_non_finite_frames(tmp_path):
@@ -245,6 +253,11 @@ def test_saved_model_refuses_non_finite_frames(tmp_path):
         with pytest.raises(tf.errors.InvalidArgumentError,
                            match="Expected finite frames"):
             loaded.signatures[name](frames=tf.constant(frames))
+    for value, message in ((255.0, "values above 1"), (-1.0, "negative")):
+        frames[0, 1, 3, 3, 0] = value
+        for name in ("serving_default", "encode"):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                loaded.signatures[name](frames=tf.constant(frames))
 
 
 def test_malformed_tf_config_is_named(monkeypatch):

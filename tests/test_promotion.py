@@ -113,6 +113,24 @@ def test_promote_refuses_unfinished_runs_and_other_architectures(
     (run / "run.json").write_text(json.dumps(record))
     with pytest.raises(InputError, match="reached step 1 of 2"):
         promote(run, NAME)
+    # An unfinished `--epochs` run (no `steps` in its record) is refused too.
+    record.update(steps=None, epochs=3)
+    (run / "run.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="reached step 1 of 3"):
+        promote(run, NAME)
+
+
+def test_an_epochs_run_record_states_its_steps(checkout):
+    """The card and the table of a model trained with ``--epochs`` (no
+    ``steps`` in the record) count its steps as epochs x checkpoint_every."""
+    folder = checkout / "zoo" / "runs" / NAME
+    record = json.loads((folder / "run.json").read_text())
+    record.update(steps=None, epochs=4, checkpoint_every=25)
+    (folder / "run.json").write_text(json.dumps(record))
+    assert zoo_records._trained(zoo_records.run_stages(NAME)).startswith(
+        "100 steps x ")
+    assert "--steps 100 " in zoo_records._recipe(NAME)
+    assert "Budget: 100 steps of 16 sequences" in zoo_records.model_card(NAME)
 
 
 @pytest.mark.slow

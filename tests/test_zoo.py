@@ -120,19 +120,72 @@ def test_unknown_name_and_bad_weights_argument():
         keras_vidrep.load("composite_conv", weights="imagenet")
 
 
-def test_missing_and_corrupt_artifacts_name_the_file(saved_models):
+def test_missing_and_corrupt_artifacts_name_the_file(saved_models,
+                                                     monkeypatch):
     with pytest.raises(FileNotFoundError,
                        match=r"checkout .*predictor_fc \(absent\).*"
                              r"keras-vidrep train predictor_fc"):
         keras_vidrep.load("predictor_fc")
     (saved_models / "predictor_fc").mkdir(parents=True)
-    (saved_models / "predictor_fc" / "model.weights.h5").write_bytes(b"junk")
+    junk = saved_models / "predictor_fc" / "model.weights.h5"
+    junk.write_bytes(b"junk")
+    with pytest.raises(OSError, match="The weights file .*predictor_fc/model"
+                       r"\.weights\.h5 is not the one recorded for it"):
+        keras_vidrep.load("predictor_fc")
+    _record_sha256(monkeypatch, "predictor_fc", junk)
     with pytest.raises(OSError, match="Cannot read the weights file .*"
                                       "predictor_fc/model.weights.h5"):
         keras_vidrep.load("predictor_fc")
 
 
-def test_pretrained_weights_load_and_fine_tune(saved_models):
+def _record_sha256(monkeypatch, name, weights):
+    """The preset table, as if ``weights`` were the file it records for
+    ``name``."""
+    from keras_vidrep import presets
+
+    table = {**presets.preset_table()}
+    table[name] = {**table[name], "sha256": presets.sha256(weights)}
+    monkeypatch.setattr(presets, "preset_table", lambda: table)
+
+
+def test_damaged_shipped_weights_are_refused_not_loaded(saved_models):
+    """Bytes overwritten inside the data of a weights file keep it a
+    readable HDF5 file: only the recorded sha256 tells."""
+    import shutil
+
+    folder = saved_models / "predictor_fc"
+    shutil.copytree(ROOT / "saved_models" / "predictor_fc", folder,
+                    ignore=shutil.ignore_patterns("[0-9]*"))
+    keras_vidrep.load("predictor_fc", compile=False)  # whole: loads
+    data = bytearray((folder / "model.weights.h5").read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = b"\x7f" * 64
+    (folder / "model.weights.h5").write_bytes(bytes(data))
+    for source in ("predictor_fc", folder):  # by name, as a preset directory
+        with pytest.raises(OSError, match="is not the one recorded for it"):
+            keras_vidrep.load(source, compile=False)
+
+
+def test_a_zoo_name_is_not_hijacked_by_the_working_folder(
+        saved_models, tmp_path, monkeypatch):
+    """A folder ``predictor_fc/`` holding another model, in the working
+    folder, does not replace the zoo's ``predictor_fc``; ``./predictor_fc``
+    loads the folder."""
+    import shutil
+
+    shutil.copytree(ROOT / "saved_models" / "predictor_fc",
+                    saved_models / "predictor_fc",
+                    ignore=shutil.ignore_patterns("[0-9]*"))
+    impostor = build_model("predictor_fc", hidden_sizes=[8])
+    (tmp_path / "work" / "predictor_fc").mkdir(parents=True)
+    impostor.save(tmp_path / "work" / "predictor_fc" / "model.keras")
+    monkeypatch.chdir(tmp_path / "work")
+    zoo_model = keras_vidrep.load("predictor_fc", compile=False)
+    assert zoo_model.count_params() == build_preset("predictor_fc").count_params()
+    assert (keras_vidrep.load("./predictor_fc", compile=False).count_params()
+            == impostor.count_params())
+
+
+def test_pretrained_weights_load_and_fine_tune(saved_models, monkeypatch):
     import keras
 
     trained = build_preset("predictor_fc")
@@ -141,6 +194,8 @@ def test_pretrained_weights_load_and_fine_tune(saved_models):
         weight.assign(rng.normal(scale=0.05, size=weight.shape).astype("float32"))
     (saved_models / "predictor_fc").mkdir(parents=True)
     trained.save_weights(saved_models / "predictor_fc" / "model.weights.h5")
+    _record_sha256(monkeypatch, "predictor_fc",
+                   saved_models / "predictor_fc" / "model.weights.h5")
 
     model = keras_vidrep.load("predictor_fc")
     clip = rng.random((2, 20, 64, 64, 1)).astype("float32")

@@ -526,8 +526,8 @@ class VideoSeq2Seq(keras.Model):
 
     def check_frames(self, x, min_frames=None):
         """Refuses what the model cannot read, with the reason: frames that
-        are not floats in [0, 1] (e.g. uint8 0-255: divide by 255), NaN or
-        infinite values, or a shape other than (batch, >= ``min_frames``
+        are not floats (e.g. uint8 0-255: divide by 255), values outside
+        [0, 1] (e.g. float frames in 0-255), NaN or infinite values, or a shape other than (batch, >= ``min_frames``
         (default ``input_frames``), height, width, channels).
 
         Returns:
@@ -555,6 +555,13 @@ class VideoSeq2Seq(keras.Model):
                 "Expected finite frames. Received: frames with "
                 f"{values.size - np.isfinite(values).sum()} NaN or infinite "
                 "values")
+        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        if low < 0.0 or high > 1.0:
+            # Frames in 0-255 as floats, or standardised frames, would be
+            # read as a very bright or signed video: every output is wrong.
+            raise InputError(
+                "Expected frames in [0, 1] (divide 0-255 frames by 255). "
+                f"Received: frames with values from {low:g} to {high:g}")
         return x
 
     def predict(self, x, *args, **kwargs):
