@@ -3,8 +3,9 @@
 - ``RunCheckpoint``: the resume state (weights with the optimizer's state,
   and the epoch) in ``OUT/backup/``. Each checkpoint is a new weights file,
   written to a temporary name, flushed to disk and renamed; only then does
-  ``checkpoint.json`` (written the same way) point at it, and the file
-  before it is kept as a fallback. A kill at any moment leaves the previous
+  ``checkpoint.json`` (written the same way) point at it, with its sha256,
+  and the file before it is kept as a fallback; a resume checks the sha256
+  before it loads. A kill at any moment leaves the previous
   checkpoint whole and pointed at.
 - ``atomic_write`` / ``save_model_atomically``: the same for ``model.keras``
   and ``run.json``.
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import keras
 
+from keras_vidrep._hashing import file_sha256
 from keras_vidrep._validation import InputError
 from keras_vidrep.stops import TrainingStopped
 from keras_vidrep.stops import stop_on_signals
@@ -166,6 +168,19 @@ def _weights_name(epoch):
     return f"epoch-{epoch:06d}.weights.h5"
 
 
+def _recorded_sha256(backup_dir, epoch):
+    """The sha256 that ``checkpoint.json`` records for the checkpoint of
+    ``epoch``, or None (none recorded: pointers of earlier versions)."""
+    pointer = Path(backup_dir) / CHECKPOINT_FILE
+    if not pointer.is_file():
+        return None
+    state = json.loads(pointer.read_text())
+    for entry in (state, state.get("previous") or {}):
+        if entry.get("epoch") == epoch:
+            return entry.get("sha256")
+    return None
+
+
 def read_checkpoint(backup_dir):
     """``(epoch, weights_path, fallback)`` of the newest checkpoint, where
     ``fallback`` is the ``(epoch, weights_path)`` before it or None;
@@ -205,8 +220,9 @@ def restore(model, backup_dir):
     """Loads the newest readable checkpoint into ``model`` (weights and
     optimizer state); returns its epoch (0: nothing to restore).
 
-    A damaged newest weights file falls back to the one before it, and says
-    so; when neither can be read, a ``TrainingError`` says how to go on.
+    A damaged newest weights file (unreadable, or whose sha256 is not the
+    one ``checkpoint.json`` recorded) falls back to the one before it, and
+    says so; when neither can be read, a ``TrainingError`` says how to go on.
     """
     epoch, weights, fallback = read_checkpoint(backup_dir)
     if weights is None:
@@ -215,6 +231,15 @@ def restore(model, backup_dir):
         model.optimizer.build(model.trainable_variables)
     for candidate_epoch, path in [(epoch, weights)] + ([fallback] if fallback
                                                        else []):
+        recorded = _recorded_sha256(backup_dir, candidate_epoch)
+        if (recorded is not None and path.is_file()
+                and file_sha256(path) != recorded):
+            # Bytes changed inside the data of an HDF5 file leave it
+            # readable: only the checksum tells the weights are not the
+            # ones saved.
+            print(f"Cannot use the checkpoint {path}: its sha256 is not the "
+                  "one recorded when it was written (the file was damaged).")
+            continue
         try:
             model.load_weights(path)
         except Exception as error:  # damaged or missing: try the previous one
@@ -251,9 +276,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         _write_then_replace(
             self.backup_dir / name,
             lambda temporary: self.model.save_weights(temporary, overwrite=True))
+        previous = None
+        if latest and latest != done:
+            previous = {"epoch": latest, "weights": _weights_name(latest),
+                        "sha256": _recorded_sha256(self.backup_dir, latest)}
         state = {"epoch": done, "weights": name,
-                 "previous": ({"epoch": latest, "weights": _weights_name(latest)}
-                              if latest and latest != done else None)}
+                 "sha256": file_sha256(self.backup_dir / name),
+                 "previous": previous}
         atomic_write(self.backup_dir / CHECKPOINT_FILE, json.dumps(state))
         keep = {name, _weights_name(latest)}
         for old in self.backup_dir.glob("epoch-*.weights.h5"):
@@ -292,15 +321,18 @@ def trim_history(path, epochs_kept):
 
 
 class RunLock:
-    """An exclusive lock on a run folder for the life of a training run.
+    """An exclusive lock on a run folder for the life of a training run (or
+    on any folder, for the life of another job: ``what`` names it).
 
     A second run into the same folder is refused with the holder's process,
     host and start time. The lock is the operating system's (``flock``): it
     goes away with the process, however it ends.
     """
 
-    def __init__(self, folder):
-        self.path = Path(folder) / ".lock"
+    def __init__(self, folder, file_name=".lock", what="training run",
+                 advice="wait for it to finish or choose another --out"):
+        self.path = Path(folder) / file_name
+        self.what, self.advice = what, advice
         self.handle = None
 
     def __enter__(self):
@@ -315,9 +347,8 @@ class RunLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise TrainingError(
-                f"{self.path.parent} is in use by another training run "
-                f"({holder}); wait for it to finish or choose another --out."
-            ) from None
+                f"{self.path.parent} is in use by another {self.what} "
+                f"({holder}); {self.advice}.") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "

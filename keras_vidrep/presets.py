@@ -22,12 +22,12 @@ A name resolves, in order, to:
 """
 
 import functools
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+from keras_vidrep._hashing import file_sha256
 from keras_vidrep._validation import InputError
 
 TABLE_FILE = Path(__file__).with_name("zoo_presets.json")
@@ -64,11 +64,8 @@ def checkout_dir():
 
 
 def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The sha256 of a weights file, as the preset table records it."""
+    return file_sha256(path)
 
 
 def _download(name, base_url, cache):

@@ -8,25 +8,33 @@ the same sequences, and refuses unless it is better (``force`` overrides).
 A zoo captioner (``keras_vidrep.captions.presets``) takes a finished
 ``keras-vidrep train-captioner`` run and is judged on the greedy BLEU-4 of
 held-out clips; its SavedModel serves the ``caption`` signature.
-It then writes, in this order:
+It writes nothing in the live zoo until everything is written and checked
+(``_switch``): one promotion at a time (a lock), then
 
-1. ``zoo/runs/NAME/``: the run's ``run.json`` and ``history.csv``; when the
-   run started from the zoo model's own weights (``--initial-weights NAME``),
-   the records of the runs before it move to the subfolder ``before/``,
-   which its ``run.json`` names in ``starts_from``, so the card shows the
-   chain;
-2. ``saved_models/NAME/model.weights.h5`` and ``zoo/evaluations/NAME.json``;
-3. the next SavedModel version ``saved_models/NAME/<V+1>/`` (older versions
-   are removed: the repository keeps them in its history, and
-   ``saved_models/`` must stay within its size budget);
-4. the preset table, ``config.json`` and ``metadata.json``, the card, the
-   zoo's index and ``models.config``.
+1. the new zoo is staged beside the live one: ``zoo/`` copied with
+   ``zoo/runs/NAME/`` (the run's ``run.json`` and ``history.csv``; when
+   the run started from the zoo model's own weights, ``--initial-weights
+   NAME``, the records of the runs before it move to the subfolder
+   ``before/``, which its ``run.json`` names in ``starts_from``, so the card
+   shows the chain), ``zoo/evaluations/NAME.json``, the cards and the index;
+   ``saved_models/NAME/`` with the weights, ``config.json``,
+   ``metadata.json`` and only the next SavedModel version (older versions
+   go: the repository keeps them in its history, and ``saved_models/`` must
+   stay within its size budget); ``models.config``; the preset table;
+2. the staged table, preset files and weights are checked to agree;
+3. a journal is written (the commit point) and each staged item is
+   renamed over the live one. A failure or a kill before the journal leaves
+   the old zoo (the staging is removed by the next promotion); one after it
+   is completed by the next promotion (``finish_interrupted_promotion``).
 """
 
+import contextlib
 import json
+import os
 import shutil
 from pathlib import Path
 
+from keras_vidrep import _switch
 from keras_vidrep._validation import InputError
 
 SIZE_BUDGET_MIB = 200
@@ -135,6 +143,110 @@ def _next_version(folder):
     return max(versions, default=0) + 1, versions
 
 
+def _targets(name):
+    """What a promotion of ``name`` replaces: the zoo's records (runs,
+    evaluations, cards, index: one folder), the model's folder in
+    ``saved_models/`` (weights, preset files, SavedModel), the serving
+    config and the preset table."""
+    from keras_vidrep import presets
+    from keras_vidrep import zoo
+    from keras_vidrep.saved_model import MODELS_CONFIG
+
+    saved = zoo.saved_models_dir()
+    return [zoo.ROOT / "zoo", saved / name, saved / MODELS_CONFIG,
+            presets.TABLE_FILE]
+
+
+def finish_interrupted_promotion():
+    """Completes a promotion that a crash interrupted during its switch
+    (``_switch.finish``), and removes what one interrupted while staging
+    left beside the zoo; returns the targets switched ([] if none)."""
+    from keras_vidrep import presets
+    from keras_vidrep import zoo
+
+    finished = _switch.finish(zoo.ROOT)
+    for folder in {zoo.ROOT, zoo.saved_models_dir(), presets.TABLE_FILE.parent}:
+        if folder.is_dir():
+            _switch.discard_staged(
+                folder / child.name[len(prefix):]
+                for prefix in (_switch.STAGED_PREFIX, _switch.REPLACED_PREFIX)
+                for child in folder.glob(prefix + "*"))
+    return finished
+
+
+@contextlib.contextmanager
+def _staged_zoo(name, targets):
+    """Within it, every record writer writes the new zoo beside the live
+    one: ``zoo.ROOT``, the saved-models folder and the preset table point
+    at a view in which each target is its staged copy (``_switch``), the
+    other models' folders are the live ones (linked, only read). Whatever
+    fails in it leaves the live zoo untouched and the staging removed."""
+    from keras_vidrep import presets
+    from keras_vidrep import zoo
+
+    records, model_folder, models_config, table = targets
+    live_saved = model_folder.parent
+    view = _switch.staged_path(zoo.ROOT / ".view")
+    _switch.discard_staged(targets + [zoo.ROOT / ".view"])
+    shutil.copytree(records, _switch.staged_path(records))
+    shutil.copyfile(table, _switch.staged_path(table))
+    live_saved.mkdir(parents=True, exist_ok=True)
+    _switch.staged_path(model_folder).mkdir()
+    (view / "saved_models").mkdir(parents=True)
+    (view / "zoo").symlink_to(_switch.staged_path(records))
+    (view / "saved_models" / name).symlink_to(_switch.staged_path(model_folder))
+    for child in live_saved.iterdir() if live_saved.is_dir() else ():
+        if (child.is_dir() and child.name != name
+                and not child.name.startswith(".")):
+            (view / "saved_models" / child.name).symlink_to(child.resolve())
+    saved_env = os.environ.get(zoo.SAVED_MODELS_ENV)
+    root, table_file = zoo.ROOT, presets.TABLE_FILE
+    zoo.ROOT, presets.TABLE_FILE = view, _switch.staged_path(table)
+    os.environ[zoo.SAVED_MODELS_ENV] = str(view / "saved_models")
+    presets.preset_table.cache_clear()
+    try:
+        yield
+        shutil.move(view / "saved_models" / models_config.name,
+                    _switch.staged_path(models_config))
+    except BaseException:
+        zoo.ROOT, presets.TABLE_FILE = root, table_file
+        _switch.discard_staged(targets)
+        raise
+    finally:
+        zoo.ROOT, presets.TABLE_FILE = root, table_file
+        if saved_env is None:
+            os.environ.pop(zoo.SAVED_MODELS_ENV, None)
+        else:
+            os.environ[zoo.SAVED_MODELS_ENV] = saved_env
+        presets.preset_table.cache_clear()
+        shutil.rmtree(view, ignore_errors=True)
+
+
+def _verify_staged(name, model, staged, version):
+    """Refuses to switch to a staged zoo whose table, preset files and
+    weights disagree, or whose SavedModel is missing."""
+    from keras_vidrep import presets
+    from keras_vidrep import zoo
+
+    digest = presets.sha256(staged / zoo.WEIGHTS_FILE)
+    metadata = json.loads((staged / "metadata.json").read_text())
+    recorded = presets.preset_table()[name]["sha256"]
+    if not digest == metadata["sha256"] == recorded:
+        raise RuntimeError(
+            f"The staged zoo disagrees on {name}'s weights (file {digest}, "
+            f"metadata {metadata['sha256']}, table {recorded}); nothing was "
+            "switched.")
+    if not (staged / str(version) / "saved_model.pb").is_file():
+        raise RuntimeError(f"The staged SavedModel of {name} is missing; "
+                           "nothing was switched.")
+    check = zoo.build_preset(name)
+    check.load_weights(staged / zoo.WEIGHTS_FILE)
+    if any((a != b).any() for a, b in zip(check.get_weights(),
+                                          model.get_weights())):
+        raise RuntimeError(f"The staged weights of {name} are not the run's; "
+                           "nothing was switched.")
+
+
 def _size_mib(folder):
     return sum(p.stat().st_size for p in Path(folder).rglob("*")
                if p.is_file()) / 2**20
@@ -166,11 +278,28 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             better than the current model without ``force``.
     """
     from keras_vidrep import zoo
-    from keras_vidrep import zoo_records
-    from keras_vidrep.saved_model import write_models_config
+    from keras_vidrep.checkpoints import RunLock
 
     zoo._check_name(name)
     run_dir, run = _finished_run(run_dir, name)
+    # One promotion at a time: a second one would judge its run against the
+    # model the first is replacing, and both would report success.
+    with RunLock(zoo.ROOT, file_name=".promotion.lock", what="promotion",
+                 advice="wait for it to finish, then promote again (against "
+                 "the zoo it leaves)"):
+        finished = finish_interrupted_promotion()
+        if finished:
+            print("Finished the switch of an interrupted promotion: "
+                  + ", ".join(str(target) for target in finished))
+        return _promote_locked(run_dir, run, name, sequences=sequences,
+                               seed=seed, digits=digits, force=force)
+
+
+def _promote_locked(run_dir, run, name, *, sequences, seed, digits, force):
+    from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
+    from keras_vidrep.saved_model import write_models_config
+
     model = zoo.load(run_dir, compile=False)
     wanted = zoo.build_preset(name)
     if _architecture(model) != _architecture(wanted):
@@ -204,20 +333,23 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
             "target": target,
             # Under the metric's own name: frame_mse, or bleu4.
             ("bleu4" if higher_is_better else "frame_mse"): old}
-    _record_runs(run_dir, run, name)
-    saved.mkdir(parents=True, exist_ok=True)
-    model.save_weights(saved / zoo.WEIGHTS_FILE)
-    evaluations = zoo.ROOT / "zoo" / "evaluations"
-    evaluations.mkdir(parents=True, exist_ok=True)
-    (evaluations / f"{name}.json").write_text(json.dumps(report, indent=2))
-    version, older = _next_version(saved)
-    _export(name, model, saved, version)
-    for stale in older:
-        shutil.rmtree(saved / str(stale))
-    zoo_records.write_presets()
-    zoo_records.write_card(name)
-    zoo_records.write_index()
-    write_models_config()
+    version = _next_version(saved)[0]
+    targets = _targets(name)
+    with _staged_zoo(name, targets):
+        _record_runs(run_dir, run, name)
+        staged = zoo.saved_models_dir() / name  # empty, staged
+        model.save_weights(staged / zoo.WEIGHTS_FILE)
+        evaluations = zoo.ROOT / "zoo" / "evaluations"
+        evaluations.mkdir(parents=True, exist_ok=True)
+        (evaluations / f"{name}.json").write_text(json.dumps(report, indent=2))
+        _export(name, model, staged, version)  # only it: older versions go
+        zoo_records.write_presets(names=[name])
+        for card_name in zoo.list_models():  # a sibling's card cites this one
+            zoo_records.write_card(card_name)
+        zoo_records.write_index()
+        write_models_config()
+        _verify_staged(name, model, staged, version)
+    _switch.commit(zoo.ROOT, targets)
     size = _size_mib(zoo.saved_models_dir())
     return {"target": target, "old": old, "new": new,
             "higher_is_better": higher_is_better, "version": version,

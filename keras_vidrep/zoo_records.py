@@ -169,17 +169,17 @@ def table_entry(name):
             "evaluation": summary}
 
 
-def write_presets():
-    """Writes the preset table and each preset directory's ``config.json``
-    and ``metadata.json`` (from the table and the weights); returns the
-    paths written."""
+def write_presets(names=None):
+    """Writes the preset table and the ``config.json`` and ``metadata.json``
+    of the preset directories of ``names`` (default: every model), from the
+    table and the weights; returns the paths written."""
     from keras_vidrep import presets
 
     table = {name: table_entry(name) for name in zoo.list_models()}
     presets.TABLE_FILE.write_text(json.dumps(table, indent=1) + "\n")
     presets.preset_table.cache_clear()
     written = [presets.TABLE_FILE]
-    for name in zoo.list_models():
+    for name in zoo.list_models() if names is None else names:
         weights = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
         if weights.is_file():
             for file_name, text in presets.preset_files(name, weights).items():

@@ -131,6 +131,33 @@ def test_sigterm_stops_fit_between_steps_and_the_handler_is_restored(
     assert not list(tmp_path.rglob(".partial-*"))
 
 
+def test_a_checkpoint_damaged_inside_its_data_is_not_resumed(tmp_path,
+                                                             capsys):
+    """Bytes overwritten in the data region keep the HDF5 file readable
+    (the weights would load, wrong): the sha256 recorded in checkpoint.json
+    tells, and the resume falls back to the checkpoint before it."""
+    model = toy_model()
+    fit(model, tmp_path, 1, batches())
+    after_one = weights_of(model)
+    fit(model, tmp_path, 2, batches(), initial_epoch=1)
+    newest = tmp_path / "backup" / "epoch-000002.weights.h5"
+    data = bytearray(newest.read_bytes())
+    start = data.rfind(bytes(np.float32(weights_of(model)[0].ravel()[0]).tobytes()))
+    assert start > 0  # the first weight's bytes, inside the data region
+    data[start:start + 4] = np.float32(3.4e38).tobytes()
+    newest.write_bytes(bytes(data))
+    damaged = toy_model()
+    damaged.load_weights(newest)  # readable: h5py and Keras do not notice
+    assert np.abs(weights_of(damaged)[0]).max() > 1e38
+    fresh = toy_model()
+    assert restore(fresh, tmp_path / "backup") == 1
+    out = capsys.readouterr().out
+    assert "its sha256 is not the one recorded" in out
+    assert "previous checkpoint, epoch 1" in out
+    for a, b in zip(weights_of(fresh), after_one):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path,
                                                                   capsys):
     model = toy_model()

@@ -2,6 +2,7 @@
 record written by code, only when it is better."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -184,3 +185,113 @@ def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
     # The same weights again are not better: refused.
     with pytest.raises(InputError, match="bleu4 .* against .* on the same 6"):
         promote(run, name, sequences=6, digits=mnist_dir)
+
+
+def test_a_second_promotion_at_once_is_refused(checkout, tmp_path,
+                                               mnist_dir):
+    """Two promotions at once would both judge their run against the same
+    old model: the second is refused, naming the first, and writes
+    nothing."""
+    from keras_vidrep.checkpoints import RunLock
+    from keras_vidrep.checkpoints import TrainingError
+
+    run = _train(tmp_path / "run", mnist_dir)
+    with RunLock(checkout, file_name=".promotion.lock", what="promotion"):
+        with pytest.raises(TrainingError, match=r"in use by another "
+                           rf"promotion \(pid \d+ on .*\); wait for it"):
+            promote(run, NAME, sequences=4, digits=mnist_dir)
+    assert not list((checkout / "saved_models").iterdir())
+
+
+class _Crash(BaseException):
+    """Stands for a kill: nothing after it runs."""
+
+
+def _zoo_state(checkout):
+    """{path: sha256} of every file a promotion may touch."""
+    files = [p for folder in ("zoo", "saved_models")
+             for p in (checkout / folder).rglob("*") if p.is_file()]
+    return {str(p.relative_to(checkout)): presets.sha256(p)
+            for p in files + [checkout / "zoo_presets.json"]}
+
+
+def _assert_whole(checkout, version):
+    """The zoo of one promotion, not a mix: the table, the preset files and
+    the weights agree, one SavedModel version, nothing staged left over."""
+    saved = checkout / "saved_models" / NAME
+    digest = presets.sha256(saved / zoo.WEIGHTS_FILE)
+    table = json.loads((checkout / "zoo_presets.json").read_text())
+    assert table[NAME]["sha256"] == digest
+    assert json.loads((saved / "metadata.json").read_text())["sha256"] == digest
+    assert sorted(p.name for p in saved.glob("[0-9]*")) == [str(version)]
+    leftovers = [p for p in checkout.rglob(".*")
+                 if p.name.startswith((".promotion", ".replaced"))
+                 and p.name != ".promotion.lock"]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_promote_is_all_or_nothing(checkout, tmp_path, mnist_dir,
+                                   monkeypatch):
+    """A failure while the new zoo is staged leaves the old zoo as it was; a
+    kill at any rename of the switch leaves a journal that the next
+    promotion (or ``finish_interrupted_promotion``) completes: the old zoo
+    or the new one, never a mix."""
+    from keras_vidrep import _switch
+    from keras_vidrep.promotion import finish_interrupted_promotion
+
+    run = _train(tmp_path / "run", mnist_dir)
+    promote(run, NAME, sequences=4, digits=mnist_dir)
+    before = _zoo_state(checkout)
+
+    # Writing the records fails (as `_trained` did for an --epochs run).
+    def broken_index():
+        raise TypeError("unsupported format string passed to NoneType")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(zoo_records, "write_index", broken_index)
+        with pytest.raises(TypeError, match="unsupported format"):
+            promote(run, NAME, sequences=4, digits=mnist_dir, force=True)
+    assert _zoo_state(checkout) == before
+    _assert_whole(checkout, 1)
+
+    # Killed at the k-th rename of the switch (the first is the journal's:
+    # the commit point), then finished by the next call.
+    version = 1
+    for k in (1, 2, 4, 6):
+        calls = {"n": 0}
+        real_replace, real_rename = os.replace, os.rename
+
+        def crashing(real):
+            def move(*args):
+                calls["n"] += 1
+                if calls["n"] == k:
+                    raise _Crash()
+                return real(*args)
+            return move
+
+        class CrashingOs:  # `os` as the switch sees it, and only there
+            replace = staticmethod(crashing(real_replace))
+            rename = staticmethod(crashing(real_rename))
+
+            def __getattr__(self, attribute):
+                return getattr(os, attribute)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(_switch, "os", CrashingOs())
+            with pytest.raises(_Crash):
+                promote(run, NAME, sequences=4, digits=mnist_dir, force=True)
+        finish_interrupted_promotion()
+        if k == 1:  # before the commit point: the old zoo, whole
+            assert _zoo_state(checkout) == before
+        else:
+            version += 1
+        _assert_whole(checkout, version)
+        assert keras_vidrep_load_works()
+        before = _zoo_state(checkout)
+
+
+def keras_vidrep_load_works():
+    import keras_vidrep
+
+    return keras_vidrep.load(NAME, compile=False) is not None
