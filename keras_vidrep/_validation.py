@@ -49,3 +49,31 @@ def check_positive_ints(owner=None, error=InputError, **values):
             where = f" of {owner}" if owner else ""
             raise error(f"`{name}`{where} must be a positive integer. "
                         f"Received: {name}={value!r}")
+
+
+def check_frame_values(values):
+    """Refuses frame values a model cannot read, with the reason: integers
+    (e.g. uint8 0-255: divide by 255), NaN or infinite values, values
+    outside [0, 1] (e.g. float frames in 0-255). ``values`` is a numpy
+    array; the one rule of ``VideoSeq2Seq.check_frames`` and of requests to
+    a server (``keras_vidrep.serving``)."""
+    import numpy as np
+
+    if not np.issubdtype(values.dtype, np.floating):
+        raise InputError(
+            "Expected float frames in [0, 1] (divide uint8 frames by "
+            f"255). Received: frames of dtype {values.dtype}")
+    if not np.isfinite(values).all():
+        raise InputError(
+            "Expected finite frames. Received: frames with "
+            f"{values.size - np.isfinite(values).sum()} NaN or infinite "
+            "values")
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    if low < 0.0 or high > 1.0:
+        # Frames in 0-255 as floats, or standardised frames, would be read
+        # as a very bright or signed video: every output would be wrong.
+        raise InputError(
+            "Expected frames in [0, 1] (divide 0-255 frames by 255). "
+            f"Received: frames with values from {low:g} to {high:g}")

@@ -27,16 +27,31 @@ class CommandError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
-def _positive(text):
+def _integer(text, accept, expected):
+    """``int(text)`` if ``accept`` takes it, else an argparse error saying
+    what was ``expected`` and what was received."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, "
-                                         f"received {text!r}") from None
-    if not is_positive_int(value):
-        raise argparse.ArgumentTypeError(f"expected a positive integer, "
-                                         f"received {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, received "
+                                         f"{text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, received "
+                                         f"{value}")
     return value
+
+
+def _positive(text):
+    return _integer(text, is_positive_int, "a positive integer")
+
+
+# numpy's and Keras' seeds are unsigned 32-bit integers.
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(text):
+    return _integer(text, lambda value: 0 <= value <= _MAX_SEED,
+                    f"an integer from 0 to {_MAX_SEED}")
 
 
 def _model_setting(text):
@@ -344,7 +359,7 @@ def _experiment_options(experiment):
     experiment.add_argument("--budget", default="smoke",
                             help="smoke (minutes, numbers mean nothing) or "
                             "cpu (default smoke)")
-    experiment.add_argument("--seeds", type=int, nargs="+",
+    experiment.add_argument("--seeds", type=_seed, nargs="+",
                             help="seeds to run (default: the budget's)")
     experiment.add_argument("--rows", nargs="+", help="row keys to run "
                             "(default: all)")
@@ -377,7 +392,7 @@ def _probe_options(probe):
                        help="classifier on the representation")
     probe.add_argument("--eval-sequences", type=_positive, default=2000,
                        help="held-out clips of the test digits")
-    probe.add_argument("--seed", type=int, default=0,
+    probe.add_argument("--seed", type=_seed, default=0,
                        help="labelled clips and initialisations")
     probe.add_argument("--steps", type=_positive,
                        help="training steps (default 500 for a frozen "
@@ -403,7 +418,7 @@ def _captioner_options(captioner):
                            help="read the frames last to first")
     captioner.add_argument("--units", type=_positive, default=256,
                            help="units of each of the two LSTM layers")
-    captioner.add_argument("--seed", type=int, default=0,
+    captioner.add_argument("--seed", type=_seed, default=0,
                            help="clips, captions and initial weights")
     captioner.add_argument("--checkpoint-every", type=_positive, default=500,
                            help="steps between checkpoints; rerunning the "
@@ -512,7 +527,7 @@ def build_parser(command=None):
         "--jit-compile", action="store_true",
         help="force XLA (default: Keras' auto: XLA on GPUs and with JAX, "
         "none on a CPU-only TensorFlow, where it is much slower)")
-    train_parser.add_argument("--seed", type=int, default=0,
+    train_parser.add_argument("--seed", type=_seed, default=0,
                               help="seeds the weights and the data stream")
     train_parser.add_argument("--checkpoint-every", type=_positive, default=100,
                               help="steps between checkpoints (default 100)")
@@ -528,7 +543,7 @@ def build_parser(command=None):
     train_parser.set_defaults(run=cmd_train)
 
     sequences = argparse.ArgumentParser(add_help=False, parents=[data])
-    sequences.add_argument("--seed", type=int, default=1234,
+    sequences.add_argument("--seed", type=_seed, default=1234,
                            help="seed of the test sequences")
     sequences.add_argument("--batch-size", type=_positive, default=50,
                            help="sequences per evaluation batch")
@@ -608,7 +623,7 @@ def build_parser(command=None):
     promote.add_argument("--sequences", type=_positive, default=1000,
                          help="held-out sequences (clips, for a captioner) "
                          "both models are evaluated on")
-    promote.add_argument("--seed", type=int, default=1234,
+    promote.add_argument("--seed", type=_seed, default=1234,
                          help="seed of the held-out sequences")
     promote.add_argument("--force", action="store_true",
                          help="promote even if it is not better")
@@ -653,7 +668,7 @@ def build_parser(command=None):
                       help="learning rate against the step, as for train")
     demo.add_argument("--eval-sequences", type=_positive, default=200,
                       help="held-out test sequences to evaluate on")
-    demo.add_argument("--seed", type=int, default=0, help="training seed")
+    demo.add_argument("--seed", type=_seed, default=0, help="training seed")
     demo.add_argument("--precision", default="auto",
                       choices=["float32", "mixed_bfloat16", "mixed_float16",
                                "auto"],

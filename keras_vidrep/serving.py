@@ -11,6 +11,7 @@ turn the answers back into numpy arrays.
 import numpy as np
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_frame_values
 
 INPUT_NAME = "frames"
 # The signatures our SavedModels have (keras_vidrep.saved_model).
@@ -26,11 +27,36 @@ def _signature(name):
 
 
 def _frames(frames):
-    frames = np.asarray(frames, dtype=np.float32)
+    """Frames as float32, refused as a model would refuse them: a server
+    given 0-255 values answers with nonsense (or, for our newer SavedModels,
+    an error after the round trip)."""
+    # Nested lists are taken as float arrays, as `predict` takes them.
+    frames = np.asarray(frames, np.float32 if isinstance(frames, (list, tuple))
+                        else None)
+    if frames.dtype == object or frames.dtype.kind in "US":
+        raise InputError("Expected numeric frames. Received: frames of dtype "
+                         f"{frames.dtype}")
+    if frames.dtype.kind == "f":
+        frames = frames.astype(np.float32)
+    check_frame_values(frames)
     if frames.ndim != 5:
         raise InputError("Expected frames of shape (batch, time, height, width, "
                          f"channels). Received: frames of shape {frames.shape}")
     return frames
+
+
+def _array(values, name):
+    """A float32 array of an output's values; a null (or NaN) among them
+    is an error, not a NaN in the result."""
+    try:
+        array = np.asarray(values, np.float32)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"The TF Serving answer's {name!r} is not an array "
+                         f"of numbers ({error}).") from error
+    if np.isnan(array).any():
+        raise InputError(f"The TF Serving answer's {name!r} holds null or NaN "
+                         "values.")
+    return array
 
 
 def rest_request(frames, form="instances", signature_name="serving_default"):
@@ -66,14 +92,20 @@ def parse_rest_response(response):
     if "predictions" in response:
         rows = response["predictions"]
         if rows and isinstance(rows[0], dict):
-            return {k: np.asarray([row[k] for row in rows], np.float32)
-                    for k in rows[0]}
-        return {"output": np.asarray(rows, np.float32)}
+            names = set(rows[0])
+            if not names or any(set(row) != names for row in rows):
+                raise InputError("Expected the same named outputs in every "
+                                 "prediction. Received: "
+                                 f"{[sorted(row) for row in rows]}")
+            return {k: _array([row[k] for row in rows], k) for k in rows[0]}
+        return {"output": _array(rows, "predictions")}
     if "outputs" in response:
         outputs = response["outputs"]
         if isinstance(outputs, dict):
-            return {k: np.asarray(v, np.float32) for k, v in outputs.items()}
-        return {"output": np.asarray(outputs, np.float32)}
+            if not outputs:
+                raise InputError("The TF Serving answer's 'outputs' is empty.")
+            return {k: _array(v, k) for k, v in outputs.items()}
+        return {"output": _array(outputs, "outputs")}
     raise InputError("Expected a TF Serving predict answer with 'predictions' "
                      f"or 'outputs'. Received keys: {sorted(response)}")
 

@@ -171,7 +171,7 @@ def load(name_or_path, weights="pretrained", compile=True):
     if path.is_dir() and (path / "config.json").is_file():
         # A preset directory: config.json (the builder's arguments and the
         # variant's name) beside model.weights.h5.
-        config = json.loads((path / "config.json").read_text())
+        config = _preset_config(path / "config.json")
         name = config.pop("name")
         _check_name(name)
         model = _build(name, config)
@@ -201,6 +201,21 @@ def load(name_or_path, weights="pretrained", compile=True):
     if compile:
         _compile(model)
     return model
+
+
+def _preset_config(path):
+    """A preset directory's ``config.json``: a JSON object naming the zoo
+    model (``name``) and the builder's arguments; one clear error else."""
+    try:
+        config = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is not valid JSON ({error}).") from error
+    if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+        raise InputError(
+            f"Expected {path} to be a JSON object with the zoo model's "
+            "\"name\" and the builder's arguments. Received: "
+            f"{json.dumps(config)[:200]}")
+    return config
 
 
 def _recorded_sha256(name):

@@ -112,6 +112,16 @@ def test_load_a_run_folder_and_fresh_weights_from_a_file(tmp_path):
     ({"outputs": None}, "'outputs' is null"),
     ({"model_version_status": []}, "with 'predictions' or 'outputs'"),
     ([1, 2], "a JSON object"),
+    # Nulls would become NaN arrays, missing outputs an empty result.
+    ({"predictions": [{"future": None}]}, "'future' holds null or NaN"),
+    ({"predictions": [{"future": [[0.5, None]]}]}, "'future' holds null"),
+    ({"predictions": [[0.5], [None]]}, "'predictions' holds null"),
+    ({"outputs": {"future": [None]}}, "'future' holds null"),
+    ({"predictions": [{}]}, "the same named outputs in every prediction"),
+    ({"predictions": [{"future": [0.1]}, {"reconstruction": [0.1]}]},
+     "the same named outputs"),
+    ({"outputs": {}}, "'outputs' is empty"),
+    ({"outputs": {"future": [[0.1], [0.1, 0.2]]}}, "not an array of numbers"),
 ])
 def test_rest_answers_that_hold_no_predictions(response, message):
     with pytest.raises(ValueError, match=message):
@@ -212,6 +222,8 @@ def test_predict_checks_the_shape_on_every_call():
                            "of shape " + re.escape(str(shape))):
             model.predict(np.zeros(shape, "float32"), verbose=0)
     assert model.predict(good, verbose=0)["future"].shape == good.shape
+    with pytest.raises(ValueError, match="Received: None"):  # not "pop from
+        model.predict(None, verbose=0)                       # an empty set"
 
 
 def test_evaluate_refuses_integer_non_finite_and_short_clips():
@@ -314,6 +326,26 @@ def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
         cli.main(["list"])
 
 
+def test_serving_requests_refuse_frames_a_model_cannot_read():
+    """uint8 frames would be sent as 0-255 values, unscaled."""
+    frames = np.zeros((1, 2, 4, 4, 1), "float32")
+    for build in (serving.rest_request,
+                  lambda x: serving.grpc_request(x, "m")):
+        with pytest.raises(ValueError, match="Expected float frames in "
+                           r"\[0, 1\] \(divide uint8 frames by 255\). "
+                           "Received: frames of dtype uint8"):
+            build((frames * 255).astype("uint8"))
+        for value, message in ((255.0, "values from 0 to 255"),
+                               (np.nan, "1 NaN or infinite")):
+            bad = frames.copy()
+            bad[0, 1, 2, 3, 0] = value
+            with pytest.raises(ValueError, match=message):
+                build(bad)
+        build(frames)
+    body = serving.rest_request([[[[[0.0]]]]])  # nested lists: float frames
+    assert body["instances"][0]["frames"] == [[[[0.0]]]]
+
+
 def test_serving_helpers_refuse_unknown_signatures():
     frames = np.zeros((1, 2, 4, 4, 1), "float32")
     for build in (lambda name: serving.rest_request(frames,
@@ -324,3 +356,19 @@ def test_serving_helpers_refuse_unknown_signatures():
                            "SavedModels have serving_default, encode, caption"):
             build("serve")
         build("encode")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "predictor_fc", "--seed", "-1"],
+    ["train", "predictor_fc", "--seed", str(2**40)],
+    ["evaluate", "predictor_fc", "--seed", "-1"],
+    ["experiment", "units", "--seeds", "0", "-3"],
+])
+def test_seeds_outside_32_bits_are_refused_by_the_parser(capsys, argv):
+    """numpy and Keras take unsigned 32-bit seeds: a traceback deep in
+    training, before."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "expected an integer from 0 to 4294967295, received" in (
+        capsys.readouterr().err)

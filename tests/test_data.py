@@ -141,6 +141,23 @@ def test_damaged_idx_files_name_the_file_and_the_fault(isolated, damage,
         load_mnist_digits("test", source=folder)
 
 
+@pytest.mark.parametrize("images, message", [
+    # Scaled by 1/255 again, these would be all-black clips (MSE 0).
+    (np.full((3, DIGIT, DIGIT), 0.5, np.float32),
+     r"expected uint8 images \(0-255\), as MNIST stores them. Received: "
+     r"images of dtype float32 \(values from 0.5 to 0.5\)"),
+    (np.zeros((3, 32, 32), np.uint8),
+     r"expected images \(N, 28, 28\) and N labels. Received: images of "
+     r"shape \(3, 32, 32\)"),
+])
+def test_an_npz_of_other_digits_is_refused(isolated, images, message):
+    path = isolated / "mnist.npz"
+    np.savez(path, x_train=images, y_train=np.zeros(3), x_test=images,
+             y_test=np.zeros(3))
+    with pytest.raises(ValueError, match=message):
+        load_mnist_digits("test", source=path)
+
+
 def test_garbage_npz_names_the_file(isolated):
     path = isolated / "mnist.npz"
     path.write_bytes(b"garbage")

@@ -438,3 +438,15 @@ def test_shipped_captioner_serves_what_it_loads(name, mnist_dir):
     got = served.signatures["caption"](frames=tf.constant(frames))["caption"]
     assert [c.decode() for c in got.numpy()] == generate_captions(model, frames)
     assert model_card(name) == (ROOT / PRESETS[name]["card"]).read_text()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "is not valid JSON"),
+    ('["predictor_fc"]', 'a JSON object with the zoo model\'s "name"'),
+    ('{"hidden_sizes": [8]}', r'Received: \{"hidden_sizes": \[8\]\}'),
+])
+def test_a_broken_preset_config_is_one_clear_error(tmp_path, text, message):
+    (tmp_path / "preset").mkdir()
+    (tmp_path / "preset" / "config.json").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        keras_vidrep.load(tmp_path / "preset")

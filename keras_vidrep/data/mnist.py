@@ -80,10 +80,22 @@ def _load_idx_folder(folder, split):
 
 
 def _checked_pair(images, labels, where):
-    if images.ndim != 3 or labels.shape != (images.shape[0],):
+    """The digits as MNIST stores them, uint8 (N, 28, 28) with N labels, or
+    a clear error: the generator scales uint8 values by 1/255, so float
+    images in [0, 1] would give all-black clips, and other sizes would be
+    placed on the canvas as if they were 28x28."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or (
+            labels.shape != (images.shape[0],)):
         raise InputError(
             f"{where}: expected images (N, 28, 28) and N labels. Received: "
             f"images of shape {images.shape}, labels of shape {labels.shape}.")
+    if images.dtype != np.uint8:
+        low, high = ((images.min(), images.max()) if images.size else (0, 0))
+        raise InputError(
+            f"{where}: expected uint8 images (0-255), as MNIST stores them. "
+            f"Received: images of dtype {images.dtype} (values from "
+            f"{low:g} to {high:g}); "
+            "multiply [0, 1] images by 255 and cast them to uint8.")
     return images, labels.astype(np.int64)
 
 

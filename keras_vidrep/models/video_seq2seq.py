@@ -30,6 +30,7 @@ import numpy as np
 from keras import ops
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_frame_values
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
@@ -526,13 +527,19 @@ class VideoSeq2Seq(keras.Model):
 
     def check_frames(self, x, min_frames=None):
         """Refuses what the model cannot read, with the reason: frames that
-        are not floats (e.g. uint8 0-255: divide by 255), values outside
-        [0, 1] (e.g. float frames in 0-255), NaN or infinite values, or a shape other than (batch, >= ``min_frames``
-        (default ``input_frames``), height, width, channels).
+        are not floats (e.g. uint8 0-255: divide by 255), NaN or infinite
+        values, values outside [0, 1] (e.g. float frames in 0-255:
+        ``keras_vidrep._validation.check_frame_values``), or a shape other
+        than (batch, >= ``min_frames`` (default ``input_frames``), height,
+        width, channels).
 
         Returns:
             ``x``, as a float array where it was a nested list.
         """
+        if x is None:
+            raise InputError(
+                "Expected frames (batch, frames, height, width, channels) in "
+                "[0, 1], a dataset or a generator of them. Received: None")
         if isinstance(x, (list, tuple)):
             x = np.asarray(x, dtype="float32")
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
@@ -549,19 +556,7 @@ class VideoSeq2Seq(keras.Model):
             raise InputError(
                 f"Expected clips of at least {needed} frames. Received: "
                 f"frames of shape {tuple(x.shape)}")
-        values = ops.convert_to_numpy(x)
-        if not np.isfinite(values).all():
-            raise InputError(
-                "Expected finite frames. Received: frames with "
-                f"{values.size - np.isfinite(values).sum()} NaN or infinite "
-                "values")
-        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
-        if low < 0.0 or high > 1.0:
-            # Frames in 0-255 as floats, or standardised frames, would be
-            # read as a very bright or signed video: every output is wrong.
-            raise InputError(
-                "Expected frames in [0, 1] (divide 0-255 frames by 255). "
-                f"Received: frames with values from {low:g} to {high:g}")
+        check_frame_values(ops.convert_to_numpy(x))
         return x
 
     def predict(self, x, *args, **kwargs):
