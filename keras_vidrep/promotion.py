@@ -209,8 +209,7 @@ def _staged_zoo(name, targets):
         shutil.move(view / "saved_models" / models_config.name,
                     _switch.staged_path(models_config))
     except BaseException:
-        zoo.ROOT, presets.TABLE_FILE = root, table_file
-        _switch.discard_staged(targets)
+        _switch.discard_staged(targets)  # absolute paths: the live folders
         raise
     finally:
         zoo.ROOT, presets.TABLE_FILE = root, table_file

@@ -233,10 +233,11 @@ def _load_weights_file(model, path, sha256=None):
 
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")
-    if sha256 is not None and presets.sha256(path) != sha256:
+    found = presets.sha256(path) if sha256 is not None else None
+    if found != sha256:
         raise OSError(
             f"The weights file {path} is not the one recorded for it: its "
-            f"sha256 is {presets.sha256(path)}, the record says {sha256}. It "
+            f"sha256 is {found}, the record says {sha256}. It "
             "was damaged or replaced; restore it (e.g. `git checkout -- "
             f"{path}` in a checkout) or load with weights=None.")
     try:
