@@ -17,14 +17,14 @@ A name resolves, in order, to:
 3. ``saved_models/NAME`` of the repository checkout, when keras_vidrep runs
    from one (``$KERAS_VIDREP_SAVED_MODELS`` points elsewhere);
 4. a download from ``$KERAS_VIDREP_WEIGHTS_URL/NAME/model.weights.h5``
-   (``keras.utils.get_file``) into the cache, verified against the sha256 of
-   the table. A failed or corrupt download leaves nothing in the cache.
+   into the cache, verified against the sha256 of the table. A failed,
+   corrupt or stalled download (``$KERAS_VIDREP_DOWNLOAD_TIMEOUT`` seconds
+   without an answer, default 60) leaves nothing in the cache.
 """
 
 import functools
 import json
 import os
-import shutil
 from pathlib import Path
 
 from keras_vidrep._hashing import file_sha256
@@ -68,33 +68,95 @@ def sha256(path):
     return file_sha256(path)
 
 
+TIMEOUT_ENV = "KERAS_VIDREP_DOWNLOAD_TIMEOUT"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def _download_timeout():
+    """Seconds a download may wait for the server to connect or send more
+    (``$KERAS_VIDREP_DOWNLOAD_TIMEOUT``, default 60)."""
+    text = os.environ.get(TIMEOUT_ENV, "")
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise InputError(f"${TIMEOUT_ENV} must be a positive number of "
+                         f"seconds. Received: {TIMEOUT_ENV}={text!r}")
+    return seconds
+
+
 def _download(name, base_url, cache):
-    """Fetches the weights into ``cache/NAME/`` through a staging folder:
-    only a complete file whose sha256 matches the table is moved in."""
-    import keras
+    """Fetches the weights into ``cache/NAME/``.
+
+    The file is streamed into a staging file of this process inside the
+    cache folder itself, so that the final rename never crosses a
+    filesystem and two processes filling one cache at once do not meet;
+    only a complete file whose sha256 matches the table is renamed in.
+    A server that stops answering ends the download after the timeout.
+    """
+    import hashlib
+    import tempfile
+    import urllib.request
 
     expected = preset_table()[name]["sha256"]
-    staging = cache / f".download-{name}"
-    shutil.rmtree(staging, ignore_errors=True)
     url = f"{base_url.rstrip('/')}/{name}/{WEIGHTS_FILE}"
+    staging = None
     try:
-        fetched = Path(keras.utils.get_file(
-            WEIGHTS_FILE, url, cache_dir=str(staging), cache_subdir=".",
-            file_hash=expected, hash_algorithm="sha256"))
-        if sha256(fetched) != expected:  # get_file checks, and so do we
+        timeout = _download_timeout()
+        # Made before the first byte is asked for: a cache that cannot be
+        # written is found at once, not after the download.
+        cache.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=f".download-{name}-",
+                                           dir=cache)
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as file, urllib.request.urlopen(
+                url, timeout=timeout) as answer:
+            total = int(answer.headers.get("Content-Length") or 0) or None
+            progress = _progress_bar(total)
+            received = 0
+            while chunk := answer.read(1 << 20):
+                file.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                progress(received)
+            file.flush()
+            os.fsync(file.fileno())
+        if total is not None and received != total:
+            raise InputError(f"received {received} of {total} bytes")
+        if digest.hexdigest() != expected:
             raise InputError("the file's sha256 does not match the preset "
                              "table's")
         target = cache / name
         target.mkdir(parents=True, exist_ok=True)
-        os.replace(fetched, target / WEIGHTS_FILE)
+        os.replace(staging, target / WEIGHTS_FILE)
+        staging = None
         return target
     except Exception as error:
+        reason = ("no answer within the timeout: "
+                  f"${TIMEOUT_ENV} sets it" if isinstance(error, TimeoutError)
+                  else f"{type(error).__name__}: {str(error).strip()[:200]}")
         raise PresetNotFoundError(
             f"Could not fetch the weights of {name!r} from {url} "
-            f"({type(error).__name__}: {str(error).strip()[:200]}); nothing "
-            "was kept.") from error
+            f"({reason}); nothing was kept.") from error
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            Path(staging).unlink(missing_ok=True)
+
+
+def _progress_bar(total):
+    """A callable taking the bytes received so far: a Keras progress bar on
+    an interactive terminal, silent otherwise (logs, tests)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return lambda received: None
+    import keras
+
+    bar = keras.utils.Progbar(total, unit_name="byte")
+    return bar.update
 
 
 def resolve(name):

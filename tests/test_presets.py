@@ -17,6 +17,7 @@ from keras_vidrep import presets
 from keras_vidrep import zoo
 from keras_vidrep import zoo_records
 from keras_vidrep.presets import PresetNotFoundError
+from keras_vidrep._validation import InputError
 
 from tests.helpers import REPO
 
@@ -152,3 +153,58 @@ def test_a_wheel_installed_elsewhere_downloads_then_uses_its_cache(
                 if line.startswith("sum ")]
 
     assert prediction(first) == prediction(offline) != []
+
+
+def test_a_server_that_never_answers_ends_in_the_timeout(isolated,
+                                                         monkeypatch):
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    monkeypatch.setenv(presets.URL_ENV,
+                       f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setenv(presets.TIMEOUT_ENV, "1.5")
+    started = time.monotonic()
+    try:
+        with pytest.raises(PresetNotFoundError, match="timeout"):
+            keras_vidrep.load(NAME)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 30
+    assert not list((isolated / "cache").glob(".download-*"))
+    monkeypatch.setenv(presets.TIMEOUT_ENV, "soon")
+    with pytest.raises(InputError, match="Received: KERAS_VIDREP_DOWNLOAD_"):
+        presets._download_timeout()
+
+
+def test_two_processes_fill_one_empty_cache_at_once(isolated, server,
+                                                    monkeypatch):
+    _, url = server
+    monkeypatch.setenv(presets.URL_ENV, url)
+    cache = isolated / "cache"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        presets._download(NAME, url, cache))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [cache / NAME] * 3
+    assert presets.sha256(cache / NAME / presets.WEIGHTS_FILE) == \
+        presets.preset_table()[NAME]["sha256"]
+    assert sorted(path.name for path in cache.iterdir()) == [NAME]
+
+
+def test_a_cache_that_cannot_be_written_is_found_before_downloading(
+        isolated, server, monkeypatch):
+    root, url = server
+    (isolated / "cache").write_text("a file where the cache folder should be")
+    requests = []
+    monkeypatch.setattr(presets, "_progress_bar",
+                        lambda total: requests.append(total))
+    monkeypatch.setenv(presets.URL_ENV, url)
+    with pytest.raises(PresetNotFoundError, match="nothing was kept"):
+        keras_vidrep.load(NAME)
+    assert requests == []  # no byte was asked for
