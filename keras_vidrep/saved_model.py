@@ -14,6 +14,10 @@ signatures that need no Python code of ours:
 ``caption``: ``frames`` in, the caption as a ``tf.string`` out.
 """
 
+import contextlib
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
@@ -24,14 +28,111 @@ MODELS_CONFIG = "models.config"
 
 def _version_folder(base_path, version, overwrite):
     """``base_path/version``, refused if it exists and ``overwrite`` is
-    false (a server may be serving it)."""
+    false (a server may be serving it), or if ``base_path`` cannot be a
+    folder; ``base_path`` is made."""
     check_positive_ints(version=version)
-    folder = Path(base_path) / str(version)
+    base = Path(base_path)
+    if base.exists() and not base.is_dir():
+        raise InputError(
+            "The export's base path must be a folder (TF Serving watches "
+            f"BASE_PATH/VERSION/); it is a file. Received: base_path={base}")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.TemporaryFile(dir=base)
+    except OSError as error:
+        raise InputError(
+            f"Cannot write into {base} ({error.strerror or error}); choose a "
+            f"folder that can be written. Received: base_path={base}"
+            ) from error
+    probe.close()
+    folder = base / str(version)
     if folder.exists() and not overwrite:
         raise FileExistsError(
             f"{folder} exists already; choose another version (TF Serving "
             "serves the highest) or pass overwrite=True (--overwrite).")
     return folder
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+@contextlib.contextmanager
+def _written_beside(folder):
+    """Yields a staging folder beside ``folder`` (a name TF Serving does not
+    take for a version), renamed to ``folder`` once the export is whole.
+
+    A kill during the export leaves only the staging folder, which the next
+    export of that version removes; the version folder is either absent or
+    complete, so it is never served half-written, and a re-export is not
+    refused because of a broken one.
+    """
+    prefix = f".export-{folder.name}-"
+    for stale in folder.parent.glob(prefix + "*"):
+        pid = stale.name[len(prefix):]
+        if not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = folder.parent / f"{prefix}{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        yield staging
+        replaced = folder.parent / f".replaced-{folder.name}-{os.getpid()}"
+        if folder.exists():
+            os.replace(folder, replaced)
+        os.replace(staging, folder)
+        shutil.rmtree(replaced, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _checked_frames(frames, shape):
+    """``frames`` as the signature declares them, checked in the graph so
+    that a server answers with these messages: TF Serving passes any shape
+    through, and a request of 0-255 values would get confident nonsense."""
+    import tensorflow as tf
+
+    shape = [int(size) for size in shape]
+    expected = ", ".join(["batch"] + [str(size) for size in shape])
+    checks = [
+        tf.debugging.assert_equal(
+            tf.rank(frames), len(shape) + 1, message=f"Expected frames of "
+            f"shape ({expected}). Received: a tensor of another rank"),
+        tf.debugging.Assert(
+            tf.reduce_all(tf.equal(tf.shape(frames)[1:], shape)),
+            [f"Expected frames of shape ({expected}). Received: shape",
+             tf.shape(frames)])]
+    with tf.control_dependencies(checks):
+        frames = tf.debugging.assert_all_finite(
+            frames, "Expected finite frames in [0, 1]: the request holds NaN "
+            "or infinite values")
+    in_range = [
+        tf.debugging.assert_greater_equal(
+            frames, 0.0, message="Expected frames in [0, 1]: the request "
+            "holds negative values"),
+        tf.debugging.assert_less_equal(
+            frames, 1.0, message="Expected frames in [0, 1]: the request "
+            "holds values above 1 (divide 0-255 frames by 255)")]
+    with tf.control_dependencies(in_range):
+        return tf.identity(frames)
+
+
+def _any_batch(call, frames):
+    """``call(frames)`` for every batch size, 0 included: an empty batch
+    runs as one blank clip whose outputs are then dropped (the patching
+    reshapes of conv models cannot infer a size from 0 elements)."""
+    import tensorflow as tf
+
+    batch = tf.shape(frames)[0]
+    blank = tf.zeros(tf.concat([[tf.maximum(1 - batch, 0)],
+                                tf.shape(frames)[1:]], 0), frames.dtype)
+    outputs = call(tf.concat([frames, blank], 0))
+    return {key: value[:batch] for key, value in outputs.items()}
 
 
 def export(model, base_path, version=1, overwrite=False):
@@ -52,7 +153,8 @@ def export(model, base_path, version=1, overwrite=False):
         ``(batch, model.input_frames, H, W, C)``.
 
     Raises:
-        ValueError: bad ``version``.
+        ValueError: bad ``version``; ``base_path`` is a file or cannot be
+            written (``InputError``).
         FileExistsError: the version exists and ``overwrite`` is false.
 
     Example:
@@ -72,32 +174,21 @@ def export(model, base_path, version=1, overwrite=False):
     # for an 11 MB model), which the size budget of saved_models/ cannot take.
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
-    def finite(frames):
-        # Checked in the graph, so a server answers with these messages: a
-        # request of 0-255 values would otherwise get confident nonsense.
-        frames = tf.debugging.assert_all_finite(
-            frames, "Expected finite frames in [0, 1]: the request holds NaN "
-            "or infinite values")
-        in_range = [
-            tf.debugging.assert_greater_equal(
-                frames, 0.0, message="Expected frames in [0, 1]: the request "
-                "holds negative values"),
-            tf.debugging.assert_less_equal(
-                frames, 1.0, message="Expected frames in [0, 1]: the request "
-                "holds values above 1 (divide 0-255 frames by 255)")]
-        with tf.control_dependencies(in_range):
-            return tf.identity(frames)
-
+    shape = frames.shape[1:]
     module.serve = tf.function(
-        lambda frames: dict(model(finite(frames), training=False)),
+        lambda frames: _any_batch(
+            lambda clips: dict(model(clips, training=False)),
+            _checked_frames(frames, shape)),
         input_signature=[frames])
     module.encode = tf.function(
-        lambda frames: {"representation": encoder(finite(frames),
-                                                  training=False)},
+        lambda frames: _any_batch(
+            lambda clips: {"representation": encoder(clips, training=False)},
+            _checked_frames(frames, shape)),
         input_signature=[frames])
-    tf.saved_model.save(module, str(folder), signatures={
-        "serving_default": module.serve.get_concrete_function(),
-        "encode": module.encode.get_concrete_function()})
+    with _written_beside(folder) as staging:
+        tf.saved_model.save(module, str(staging), signatures={
+            "serving_default": module.serve.get_concrete_function(),
+            "encode": module.encode.get_concrete_function()})
     return folder
 
 
@@ -156,19 +247,18 @@ def export_captioner(model, base_path, vocabulary, *, num_frames=10,
                             channels), tf.float32, name="frames")
 
     def caption(frames):
-        frames = tf.debugging.assert_all_finite(
-            frames, "Expected finite frames in [0, 1]: the request holds NaN "
-            "or infinite values")
-        return {"caption": captions_of_ids(
-            model.generate(frames, beam_size=beam_size), words)}
+        return _any_batch(lambda clips: {"caption": captions_of_ids(
+            model.generate(clips, beam_size=beam_size), words)},
+            _checked_frames(frames, frames.shape[1:]))
 
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
     module.words = words
     module.caption = tf.function(caption, input_signature=[frames])
-    tf.saved_model.save(module, str(folder), signatures={
-        "caption": module.caption.get_concrete_function(),
-        "serving_default": module.caption.get_concrete_function()})
+    with _written_beside(folder) as staging:
+        tf.saved_model.save(module, str(staging), signatures={
+            "caption": module.caption.get_concrete_function(),
+            "serving_default": module.caption.get_concrete_function()})
     return folder
 
 

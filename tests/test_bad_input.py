@@ -2,6 +2,8 @@
 
 import re
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -138,6 +140,78 @@ def test_export_refuses_an_existing_version(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "model.keras"),
                      str(tmp_path / "serve"), "--overwrite"]) == 0
     assert (tmp_path / "serve" / "1" / "saved_model.pb").is_file()
+
+
+def test_export_into_a_file_or_an_unwritable_folder_is_one_line(tmp_path,
+                                                                 capsys):
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "a_file").write_text("")
+    err = one_line_error(capsys, ["export", str(tmp_path / "model.keras"),
+                                  str(tmp_path / "a_file")])
+    assert "must be a folder" in err and "it is a file" in err
+    err = one_line_error(capsys, ["export", str(tmp_path / "model.keras"),
+                                  str(tmp_path / "a_file" / "serve")])
+    assert "Cannot write into" in err
+
+
+def test_a_killed_export_leaves_no_version_and_does_not_block_the_next(
+        tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from keras_vidrep.saved_model import export
+
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    base = tmp_path / "serve"
+    save = tf.saved_model.save
+
+    def dies_half_way(module, folder, **kwargs):
+        (Path(folder) / "saved_model.pb.tmp").parent.mkdir(parents=True)
+        (Path(folder) / "saved_model.pb.tmp").write_bytes(b"")
+        raise KeyboardInterrupt  # as a signal would, half-way
+
+    monkeypatch.setattr(tf.saved_model, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        export(model, base)
+    assert sorted(path.name for path in base.iterdir()) == []
+    # A SIGKILL skips every clean-up: its staging folder stays, under a
+    # name TF Serving does not take for a version, until the next export.
+    stale = base / ".export-1-999999999"
+    stale.mkdir()
+    (stale / "saved_model.pb.tmp").write_bytes(b"")
+    monkeypatch.setattr(tf.saved_model, "save", save)
+    folder = export(model, base)
+    assert sorted(path.name for path in base.iterdir()) == ["1"]
+    tf.saved_model.load(str(folder))
+    export(model, base, overwrite=True)
+    assert sorted(path.name for path in base.iterdir()) == ["1"]
+
+
+def test_saved_model_enforces_its_shape_and_takes_an_empty_batch(tmp_path):
+    import tensorflow as tf
+
+    from keras_vidrep.saved_model import export
+
+    model = build_model("composite_conv", **TINY_OVERRIDES)
+    loaded = tf.saved_model.load(str(export(model, tmp_path / "serve")))
+    frames = np.random.default_rng(0).random((3, 2, 32, 32, 1), "float32")
+    expected = model.predict_on_batch(frames)
+    for name, outputs in (("serving_default", ("future", "reconstruction")),
+                          ("encode", ("representation",))):
+        signature = loaded.signatures[name]
+        empty = signature(frames=tf.constant(frames[:0]))
+        assert sorted(empty) == sorted(outputs)
+        full = signature(frames=tf.constant(frames))
+        for output in outputs:
+            assert empty[output].shape[0] == 0
+            assert empty[output].shape[1:] == full[output].shape[1:]
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"Expected frames of shape "
+                           r"\(batch, 2, 32, 32, 1\)"):
+            signature(frames=tf.constant(frames[:, :1]))
+    np.testing.assert_allclose(
+        loaded.signatures["serving_default"](frames=tf.constant(frames))[
+            "future"], expected["future"], atol=1e-5)
 
 
 def test_missing_digits_point_to_the_cli_option(tmp_path, monkeypatch, capsys):
