@@ -31,6 +31,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import time
 from pathlib import Path
 
@@ -199,6 +200,78 @@ def training_data(model, digits, *, batch_size, seed, first_batch=0,
                                 transform=model.split_clip, **stream)
 
 
+def _check_steps_fit_checkpoints(steps, checkpoint_every):
+    """A run trains whole checkpoint intervals, so ``steps`` must be one
+    interval or fewer, or a multiple of it: else it would train more steps
+    than asked (7 with checkpoints every 5 would train 10)."""
+    if steps is None or steps <= checkpoint_every or \
+            steps % checkpoint_every == 0:
+        return
+    below = steps - steps % checkpoint_every
+    raise TrainingError(
+        f"steps must be a multiple of checkpoint_every (or at most one "
+        f"interval), so that the run ends where it says: use --steps "
+        f"{below} or {below + checkpoint_every}, or a --checkpoint-every "
+        f"that divides {steps}. Received: steps={steps}, "
+        f"checkpoint_every={checkpoint_every}")
+
+
+def _available_memory():
+    """Bytes of memory free for new allocations, or None where unknown."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# The training stream holds a batch several times over (the generated
+# clip, its float32 copy, inputs and targets, the prefetched next batch):
+# a first batch larger than a quarter of free memory cannot be made.
+_BATCH_COPIES = 4
+
+
+def _reason(error):
+    """The line of a Keras layer error that says what went wrong: Keras
+    puts "Exception encountered when calling ..." before it, and the
+    arguments received and terminal colours around it."""
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines():
+        line = line.strip()
+        if line and not line.startswith("Exception encountered when"):
+            return line.rstrip(".")
+    return type(error).__name__
+
+
+def check_first_batch(model, batch_size, model_overrides=None):
+    """Refuses, before anything is written, a run whose first batch cannot
+    be made or cannot go through the model: the clips are grayscale bouncing
+    digits of ``model.frame_size``, ``batch_size`` of them at a time."""
+    channels = getattr(model, "channels", 1)
+    if channels != 1:
+        raise TrainingError(
+            f"The bouncing digits are grayscale (1 channel); {model.name} is "
+            f"configured for {channels} channels. Received: channels="
+            f"{channels} (model_overrides={model_overrides or {}})")
+    shape = (model.clip_frames, model.frame_size, model.frame_size, 1)
+    batch_bytes = batch_size * math.prod(shape) * 4
+    available = _available_memory()
+    if available is not None and batch_bytes * _BATCH_COPIES > available:
+        raise TrainingError(
+            f"A batch of {batch_size} clips {shape} takes "
+            f"{batch_bytes / 2**30:.1f} GiB as float32, about "
+            f"{_BATCH_COPIES} times over in the training stream, and this "
+            f"machine has {available / 2**30:.1f} GiB free: choose a smaller "
+            f"--batch-size (at most {available // (_BATCH_COPIES * batch_bytes // batch_size):,}). "
+            f"Received: batch_size={batch_size}")
+    inputs, _ = model.split_clip(ops.zeros((1,) + shape))
+    try:
+        model(inputs, training=False)
+    except Exception as error:  # noqa: BLE001 - reworded, with its cause
+        raise TrainingError(
+            f"{model.name} as configured cannot take the training clips "
+            f"(batch, {', '.join(map(str, shape))}): {_reason(error)}. Received: "
+            f"model_overrides={model_overrides or {}}") from error
+
+
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           schedule="constant", optimizer="rmsprop", loss="cross_entropy",
           out=None, digits=None,
@@ -252,6 +325,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     _check_learning_rate(learning_rate)
     look_up(LEARNING_RATE_SCHEDULES, schedule, "Unknown learning-rate "
             f"schedule {schedule!r}", "schedules")
+    _check_steps_fit_checkpoints(steps, checkpoint_every)
     total_steps = steps or epochs * checkpoint_every
     if strategy == "multi-worker":
         from keras_vidrep import distributed
@@ -300,6 +374,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
                       metrics=[FrameMSE], jit_compile=jit_compile)
     if initial_weights is not None:
         load_initial_weights(model, initial_weights)
+    check_first_batch(model, batch_size, model_overrides)
     print(f"{name}: {model.count_params():,} parameters "
           f"({json.dumps(model_overrides or {})} over the builder's defaults)")
     with RunLock(out):

@@ -74,6 +74,36 @@ def test_a_typo_leaves_no_folder_behind(tmp_path, mnist_dir):
     assert fixed.returncode == 0, fixed.stderr[-2000:]
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--set", "channels=3"], "grayscale (1 channel); predictor_fc is "
+     "configured for 3 channels"),
+    (["--batch-size", "5000000"], "choose a smaller --batch-size"),
+    (["--steps", "7", "--checkpoint-every", "5"],
+     "use --steps 5 or 10, or a --checkpoint-every that divides 7"),
+])
+def test_what_would_fail_in_training_is_refused_before_writing(
+        tmp_path, mnist_dir, monkeypatch, capsys, options, message):
+    monkeypatch.setenv("KERAS_VIDREP_MNIST", str(mnist_dir))
+    out = tmp_path / "run"
+    argv = ["train", "predictor_fc", "--steps", "1", "--out", str(out),
+            *TINY, *options]
+    err = one_line_error(capsys, argv)
+    assert message in err, err
+    assert not out.exists()
+
+
+def test_a_model_that_cannot_take_the_clips_is_refused_before_writing(
+        tmp_path, mnist_dir, monkeypatch):
+    from keras_vidrep.training import check_first_batch
+
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    monkeypatch.setattr(model, "call", lambda *a, **k: 1 / 0)
+    with pytest.raises(TrainingError, match="predictor_fc as configured "
+                       r"cannot take the training clips \(batch, 4, 32, 32, "
+                       r"1\): division by zero"):
+        check_first_batch(model, 2)
+
+
 @pytest.mark.slow
 def test_resume_refuses_another_learning_rate_and_fewer_steps(tmp_path,
                                                               mnist_dir):
