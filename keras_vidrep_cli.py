@@ -32,11 +32,17 @@ NOISE = re.compile(
     r"|E\d{4} [\d:. ]+\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
     r"|To enable the following instructions: .*rebuild TensorFlow)")
 
+UNFILTERED_STDERR_ENV = "KERAS_VIDREP_UNFILTERED_STDERR_FD"
+
 
 def _filter_stderr():
     """Replaces file descriptor 2 with a pipe read by a thread that forwards
     every line but ``NOISE``; returns a function that undoes it."""
     original = os.dup(2)
+    # Processes that must still be heard after this one is killed (the
+    # multi-worker watchdog, whose message would die with this thread)
+    # write to the unfiltered standard error.
+    os.environ[UNFILTERED_STDERR_ENV] = str(original)
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
@@ -51,6 +57,7 @@ def _filter_stderr():
     thread.start()
 
     def restore():
+        os.environ.pop(UNFILTERED_STDERR_ENV, None)
         sys.stderr.flush()
         os.dup2(original, 2)  # closes the pipe's last write end
         thread.join(timeout=5)

@@ -133,14 +133,16 @@ def cmd_evaluate(args):
     from keras_vidrep.evaluation import format_results
 
     if args.moving_mnist and not Path(args.moving_mnist).is_file():
-        # Checked before the long bouncing-digits evaluation.
         raise CommandError(f"No Moving MNIST file at {args.moving_mnist}.")
+    # Read (memory-mapped) before the long bouncing-digits evaluation, so
+    # that a file of another layout is refused at once.
+    data = args.moving_mnist and moving_mnist_test(
+        args.moving_mnist, num_sequences=args.sequences)
     model = load_trained(args.model)
     report = {"model": args.model, "bounce": args.bounce,
               "bouncing_digits_test": evaluate_model(
                   model, _evaluation_clips(args, model), progress=not args.json)}
     if args.moving_mnist:
-        data = moving_mnist_test(args.moving_mnist, num_sequences=args.sequences)
         batches = (data[i:i + args.batch_size]
                    for i in range(0, len(data), args.batch_size))
         report["moving_mnist_test"] = evaluate_model(model, batches,

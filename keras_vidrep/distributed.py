@@ -61,11 +61,44 @@ def cluster_role():
             '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}}') from None
     task = config.get("task", {})
-    task_type, index = task.get("type", "worker"), int(task.get("index", 0))
-    has_chief = "chief" in config.get("cluster", {})
+    cluster = config.get("cluster", {})
+    if not isinstance(task, dict) or not isinstance(cluster, dict):
+        raise InputError(
+            'TF_CONFIG\'s "cluster" and "task" must be objects, e.g. '
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}. Received: '
+            f"TF_CONFIG={os.environ.get('TF_CONFIG')}")
+    task_type, index = task.get("type", "worker"), task.get("index", 0)
+    if cluster:
+        members = cluster.get(task_type)
+        if not isinstance(members, list) or not (
+                isinstance(index, int) and 0 <= index < len(members)):
+            sizes = ", ".join(f"{kind}: {len(hosts)}" for kind, hosts
+                              in cluster.items() if isinstance(hosts, list))
+            raise InputError(
+                f"TF_CONFIG's task is not in its cluster ({sizes or 'empty'}"
+                f"; an index counts from 0). Received: task type="
+                f"{task_type!r}, index={index!r}")
+    index = int(index)
+    has_chief = "chief" in cluster
     is_chief = task_type == "chief" or (task_type == "worker" and index == 0
                                         and not has_chief)
     return task_type, index, is_chief
+
+
+def _unfiltered_stderr():
+    """The standard error that outlives this process: the ``keras-vidrep``
+    script filters file descriptor 2 through a thread of this process, so
+    what the watchdog says after killing it would be lost there; the script
+    names the descriptor it filters into (``keras_vidrep_cli``)."""
+    text = os.environ.get("KERAS_VIDREP_UNFILTERED_STDERR_FD", "")
+    if text.isdigit():
+        try:
+            os.fstat(int(text))
+            return int(text)
+        except OSError:
+            pass
+    return None
 
 
 @contextlib.contextmanager
@@ -77,7 +110,7 @@ def _watched(timeout, task, peers):
     watchdog = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("_watchdog.py")),
          str(os.getpid()), str(timeout), task, json.dumps(peers)],
-        stdin=subprocess.PIPE)
+        stdin=subprocess.PIPE, stderr=_unfiltered_stderr())
 
     def tell(message):
         try:

@@ -384,11 +384,44 @@ def test_malformed_tf_config_is_named(monkeypatch):
         cluster_role()
 
 
+@pytest.mark.parametrize("task, message", [
+    ({"type": "worker", "index": 2}, "index=2"),
+    ({"type": "chief", "index": 0}, "task type='chief'"),
+    ({"type": "worker", "index": "0"}, "index='0'"),
+])
+def test_a_tf_config_task_outside_its_cluster_is_named(monkeypatch, task,
+                                                       message):
+    import json
+
+    from keras_vidrep.distributed import cluster_role
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps({
+        "cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": task}))
+    with pytest.raises(ValueError, match=r"not in its cluster \(worker: 2; "
+                       r"an index counts from 0\)") as error:
+        cluster_role()
+    assert message in str(error.value)
+
+
 def test_a_missing_moving_mnist_file_is_named_before_evaluating(capsys,
                                                                tmp_path):
     err = one_line_error(capsys, ["evaluate", "composite_conv",
                                   "--moving-mnist", str(tmp_path / "no.npy")])
     assert "No Moving MNIST file at" in err
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 100, None])
+def test_a_moving_mnist_file_of_another_kind_is_refused_before_evaluating(
+        capsys, tmp_path, monkeypatch, content):
+    path = tmp_path / "garbage.npy"
+    if content is None:
+        np.save(path, np.zeros((20, 3, 32, 32), np.uint8))
+    else:
+        path.write_bytes(content)
+    monkeypatch.setattr(cli, "load_trained", lambda name: 1 / 0)
+    err = one_line_error(capsys, ["evaluate", "composite_conv",
+                                  "--moving-mnist", str(path)])
+    assert "is not the Moving MNIST test set" in err
 
 
 def test_every_option_is_described_with_its_default():

@@ -143,24 +143,37 @@ def test_keras_fit_fails_under_multi_worker(tmp_path, mnist_dir):
     assert codes == [0, 0] and "FIT OK" in log, log[-1500:]
 
 
+# The console script filters standard error through a thread of the worker
+# (and only when TF_CPP_MIN_LOG_LEVEL is unset): the watchdog's message must
+# not die with it.
+SCRIPT = ("import sys, keras_vidrep_cli; "
+          "sys.exit(keras_vidrep_cli.main(sys.argv[1:]))")
+
+
+@pytest.mark.parametrize("entry", ["module", "script"])
 def test_a_worker_whose_peer_never_starts_stops_and_names_it(tmp_path,
-                                                             mnist_dir):
+                                                             mnist_dir, entry):
     ports = free_ports(2)
     command = train_command(tmp_path / "run", 4) + ["--peer-timeout", "15"]
+    extra = {}
+    if entry == "script":
+        command = [sys.executable, "-c", SCRIPT] + command[3:]
+        extra = {"unset": ["TF_CPP_MIN_LOG_LEVEL"]}
     started = time.time()
-    code = _start_first_worker_only(command, mnist_dir, ports, tmp_path).wait(180)
+    code = _start_first_worker_only(command, mnist_dir, ports, tmp_path,
+                                    **extra).wait(180)
     log = (tmp_path / "worker-0.log").read_text()
     assert code == -signal.SIGKILL, log[-3000:]  # stopped by the watchdog
     assert f"no answer from worker 1 (localhost:{ports[1]})" in log
     assert time.time() - started < 120
 
 
-def _start_first_worker_only(command, mnist_dir, ports, log_dir):
+def _start_first_worker_only(command, mnist_dir, ports, log_dir, unset=()):
     log = open(log_dir / "worker-0.log", "a")
+    env = environment(mnist_dir, TF_CONFIG=tf_config(ports, 0))
     return subprocess.Popen(command, cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True,
-                            env=environment(mnist_dir,
-                                            TF_CONFIG=tf_config(ports, 0)))
+                            env={k: v for k, v in env.items() if k not in unset})
 
 
 def test_sigterm_to_its_group_stops_a_worker_waiting_for_its_peer(

@@ -18,7 +18,19 @@ class MovingMNISTNotFoundError(FileNotFoundError):
 def _from_npy(path, num_sequences):
     # Memory-mapped: 10,000 sequences are 3.3 GB as float32, so only the
     # sequences asked for are converted.
-    raw = np.load(path, mmap_mode="r")
+    try:
+        raw = np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as error:  # not an .npy file
+        raise InputError(
+            f"{path} is not the Moving MNIST test set: it cannot be read as "
+            "an .npy array (expected uint8 of shape (frames, sequences, 64, "
+            f"64)). Received: a file of {Path(path).stat().st_size:,} bytes "
+            f"({type(error).__name__}: {str(error).strip()[:120]})"
+            ) from error
+    if not isinstance(raw, np.ndarray):  # an .npz archive
+        raise InputError(
+            f"{path} is not the Moving MNIST test set: expected an .npy "
+            f"array. Received: an archive of {sorted(raw.files)}")
     if raw.ndim != 4 or raw.dtype != np.uint8 or raw.shape[2:] != (64, 64):
         raise InputError(
             f"{path} is not the Moving MNIST test set: expected a uint8 array "
