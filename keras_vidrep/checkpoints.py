@@ -79,14 +79,58 @@ def planned_steps(run):
     return None
 
 
+def read_run_record(folder):
+    """The ``run.json`` of a run folder as a dict, or None where there is
+    none; a record that is empty or damaged is refused in one line (it
+    holds the run's arguments, which a resume must not guess)."""
+    path = Path(folder) / "run.json"
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        record = error
+    if not isinstance(record, dict):
+        raise TrainingError(
+            f"{path} is {'empty' if not text.strip() else 'damaged'}: it "
+            "should hold the run's arguments as a JSON object. Restore it "
+            "or use another --out. Received: "
+            + (f"{len(text)} bytes" if isinstance(record, Exception)
+               else f"a JSON {type(record).__name__}"))
+    return record
+
+
+def read_history(path):
+    """The rows of a ``history.csv`` (``CSVLogger``) as dicts, in order.
+
+    A header repeated inside the file (two runs' logs put together, a
+    logger that wrote its header again) and blank lines are skipped; a row
+    whose epoch is not a number is refused, naming the line.
+    """
+    with open(path, newline="") as f:
+        lines = list(csv.reader(f))
+    if not lines:
+        return []
+    header, rows = lines[0], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line or line == header:
+            continue
+        if len(line) != len(header) or not line[0].isdigit():
+            raise TrainingError(
+                f"{path} line {number} is not a row of its columns "
+                f"{header}. Received: {line}")
+        rows.append(dict(zip(header, line)))
+    return rows
+
+
 def check_resumable(out, run, steps_done, fixed):
     """Refuses to resume a run made with other arguments (``fixed``, keys of
     ``run.json``) in the folder ``out``, or to shorten one past the step its
     checkpoint reached. Writes nothing."""
-    path = Path(out) / "run.json"
-    if not path.is_file():
+    previous = read_run_record(out)
+    if previous is None:
         return
-    previous = json.loads(path.read_text())
     changed = {k: (previous.get(k), run[k]) for k in fixed
                if previous.get(k) != run[k]}
     if changed:
@@ -308,15 +352,15 @@ def trim_history(path, epochs_kept):
     if not path.is_file():
         return
     with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
+        lines = list(csv.reader(f))
+    if not lines:
         return
-    header, body = rows[0], rows[1:]
-    kept = [row for row in body if row and row[0].isdigit()
-            and int(row[0]) < epochs_kept]
-    if len(kept) != len(body):
+    rows = read_history(path)
+    kept = [row for row in rows if int(row[lines[0][0]]) < epochs_kept]
+    if len(kept) != len(lines) - 1:  # rows dropped, or repeated headers
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows([header, *kept])
+        csv.writer(buffer, lineterminator="\n").writerows(
+            [lines[0], *[list(row.values()) for row in kept]])
         atomic_write(path, buffer.getvalue())
 
 

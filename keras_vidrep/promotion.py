@@ -85,7 +85,9 @@ def _finished_run(run_dir, name):
     from keras_vidrep import zoo
     from keras_vidrep.captions.training import CAPTIONER_RUN
 
-    run = json.loads((run_dir / "run.json").read_text())
+    from keras_vidrep.checkpoints import read_run_record
+
+    run = read_run_record(run_dir)
     trained = CAPTIONER_RUN if zoo.is_captioner(name) else name
     if run.get("model") != trained:
         raise InputError(f"{run_dir} trained {run.get('model')!r}, not "

@@ -48,6 +48,8 @@ from keras_vidrep.checkpoints import TrainingError
 from keras_vidrep.checkpoints import atomic_write
 from keras_vidrep.checkpoints import check_resumable
 from keras_vidrep.checkpoints import read_checkpoint
+from keras_vidrep.checkpoints import read_history
+from keras_vidrep.checkpoints import read_run_record
 from keras_vidrep.checkpoints import recording_stops
 from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import save_model_atomically
@@ -114,15 +116,12 @@ class LossCurve(keras.callbacks.Callback):
 
 def plot_history(history_path, image_path, steps_per_epoch):
     """Plots every loss column of a CSV history against the training step."""
-    import csv
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(history_path) as f:
-        rows = list(csv.DictReader(f))
+    rows = read_history(history_path)
     if not rows:
         return
     steps = [(int(row["epoch"]) + 1) * steps_per_epoch for row in rows]
@@ -379,9 +378,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           f"({json.dumps(model_overrides or {})} over the builder's defaults)")
     with RunLock(out):
         # Each start of the run (the first and every resume) is one part.
-        previous = out / "run.json"
-        parts = (json.loads(previous.read_text()).get("parts", [])
-                 if previous.is_file() else [])
+        parts = (read_run_record(out) or {}).get("parts", [])
         part = {**describe_run(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         run["parts"] = parts + [part]
         atomic_write(out / "run.json", json.dumps(run, indent=2))

@@ -14,6 +14,8 @@ import json
 
 from keras_vidrep import zoo
 from keras_vidrep.checkpoints import planned_steps
+from keras_vidrep.checkpoints import read_history
+from keras_vidrep.checkpoints import read_run_record
 from keras_vidrep.captions.presets import CAPTIONERS
 from keras_vidrep.captions.presets import train_command as captioner_train_command
 from keras_vidrep.models import VARIANTS
@@ -36,7 +38,7 @@ def run_stages(name):
     """
     stages, folder = [], zoo.ROOT / "zoo" / "runs" / name
     while (folder / "run.json").is_file():
-        record = json.loads((folder / "run.json").read_text())
+        record = read_run_record(folder)
         stages.insert(0, (record, folder))
         if not record.get("starts_from"):
             break
@@ -219,8 +221,10 @@ def _learning_curve(name, run, folder, first_step):
     history = folder / "history.csv"
     if not history.is_file():
         return []
-    rows = history.read_text().strip().splitlines()
-    columns = rows[0].split(",")
+    rows = read_history(history)
+    if not rows:
+        return []
+    columns = list(rows[0])
     wanted = [c for c in columns if c.endswith("loss") and not c.startswith("val_")]
     regime = ""
     if VARIANTS[name]["conditional"]:
@@ -231,9 +235,8 @@ def _learning_curve(name, run, folder, first_step):
              f"frame{regime}):", "",
              "| step | " + " | ".join(wanted) + " |",
              "|---|" + "---|" * len(wanted)]
-    every = max(1, (len(rows) - 1) // 10)
-    for row in rows[1::every] + ([rows[-1]] if (len(rows) - 2) % every else []):
-        cells = dict(zip(columns, row.split(",")))
+    every = max(1, len(rows) // 10)
+    for cells in rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else []):
         step = first_step + (int(cells["epoch"]) + 1) * run["checkpoint_every"]
         lines.append(f"| {step} | " + " | ".join(
             f"{float(cells[c]):.1f}" for c in wanted) + " |")
@@ -335,8 +338,7 @@ def _captioner_card(name, preset, stages, report):
             f"({run['steps'] * run['batch_size']:,} captioned clips of the "
             f"train digits, new clips each step), on {_where(run)} "
             f"({_backend(run)}), {run['seconds'] / 60:.0f} minutes.")
-        history = (folder / "history.csv").read_text().strip().splitlines()
-        last = dict(zip(history[0].split(","), history[-1].split(",")))
+        last = read_history(folder / "history.csv")[-1]
         lines += ["", "At the end of training: loss (word cross-entropy) "
                   f"{float(last['loss']):.3f}, word accuracy "
                   f"{float(last['word_accuracy']):.3f} (teacher-forced).", ""]

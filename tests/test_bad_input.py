@@ -403,6 +403,46 @@ def test_a_tf_config_task_outside_its_cluster_is_named(monkeypatch, task,
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("", "is empty"), ('{"model": "predictor_fc"', "is damaged"),
+    ("[1, 2]", "is damaged")])
+def test_an_empty_or_damaged_run_record_is_one_line(tmp_path, capsys,
+                                                    text, message):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text(text)
+    err = one_line_error(capsys, ["train", "predictor_fc", "--steps", "1",
+                                  "--out", str(out), *TINY])
+    assert f"run.json {message}" in err and "another --out" in err
+    assert (out / "run.json").read_text() == text  # left for the user
+    for name in ("model.keras", "history.csv"):
+        (out / name).write_text("")
+    err = one_line_error(capsys, ["promote", str(out), "predictor_fc"])
+    assert message in err
+
+
+def test_a_history_with_its_header_twice_is_read_once(tmp_path):
+    from keras_vidrep.checkpoints import read_history
+    from keras_vidrep.checkpoints import trim_history
+    from keras_vidrep.training import plot_history
+
+    history = tmp_path / "history.csv"
+    header = "epoch,frame_mse,loss\n"
+    history.write_text(header + header + "0,9.5,3.5\n\n" + header
+                       + "1,8.5,2.5\n")
+    assert read_history(history) == [
+        {"epoch": "0", "frame_mse": "9.5", "loss": "3.5"},
+        {"epoch": "1", "frame_mse": "8.5", "loss": "2.5"}]
+    plot_history(history, tmp_path / "curve.png", 10)
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    trim_history(history, 2)  # nothing to drop: the headers go
+    assert history.read_text() == header + "0,9.5,3.5\n1,8.5,2.5\n"
+    history.write_text(header + "0,9.5\n")
+    with pytest.raises(TrainingError, match="line 2 is not a row of its "
+                       r"columns \['epoch', 'frame_mse', 'loss'\]"):
+        read_history(history)
+
+
 def test_a_missing_moving_mnist_file_is_named_before_evaluating(capsys,
                                                                tmp_path):
     err = one_line_error(capsys, ["evaluate", "composite_conv",

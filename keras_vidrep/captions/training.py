@@ -143,6 +143,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     from keras_vidrep.checkpoints import StopOnNonFiniteLoss
     from keras_vidrep.checkpoints import atomic_write
     from keras_vidrep.checkpoints import check_resumable
+    from keras_vidrep.checkpoints import read_run_record
     from keras_vidrep.checkpoints import read_checkpoint
     from keras_vidrep.checkpoints import recording_stops
     from keras_vidrep.checkpoints import restore
@@ -174,9 +175,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     check_resumable(out, run, read_checkpoint(backup)[0] * steps_per_epoch,
                     [key for key in run if key != "steps"])
     with RunLock(out):
-        previous = out / "run.json"
-        parts = (json.loads(previous.read_text()).get("parts", [])
-                 if previous.is_file() else [])
+        parts = (read_run_record(out) or {}).get("parts", [])
         start_epoch = restore(model, backup)
         trim_history(out / "history.csv", start_epoch)
         if start_epoch:

@@ -7,7 +7,6 @@ and ``loss_curves.png``. Nothing in a report is typed by hand: rerun
 this module.
 """
 
-import csv
 import json
 import statistics
 from pathlib import Path
@@ -80,6 +79,8 @@ def _loss_curves(resolved, records, path):
     """Training loss against step, one line per row (its first seed)."""
     import matplotlib
 
+    from keras_vidrep.checkpoints import read_history
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -89,8 +90,7 @@ def _loss_curves(resolved, records, path):
             continue
         seed = records[row.key][0]["seed"]
         history = path.parent / "records" / f"{row.key}-seed{seed}" / "history.csv"
-        with open(history) as f:
-            rows = list(csv.DictReader(f))
+        rows = read_history(history)
         every = records[row.key][0]["steps"] / max(len(rows), 1)
         axis.plot([(int(r["epoch"]) + 1) * every for r in rows],
                   [float(r["loss"]) for r in rows], label=row.label)

@@ -65,6 +65,7 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
     """
     import keras
 
+    from keras_vidrep.checkpoints import read_run_record
     from keras_vidrep.data import bouncing_digits_eval
     from keras_vidrep.evaluation import evaluate_model
     from keras_vidrep.training import train
@@ -88,9 +89,8 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
     parts.append({"seconds": round(time.time() - started, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "machine": machine_description(),
-                  "precision": json.loads(
-                      (out / "run.json").read_text()).get("precision",
-                                                          "float32"),
+                  "precision": read_run_record(out).get("precision",
+                                                        "float32"),
                   "backend": keras.backend.backend()})
     parts_path.write_text(json.dumps(parts, indent=2))
 
