@@ -69,14 +69,27 @@ def _model_setting(text):
             'teacher_forcing={"schedule":"linear","decay_steps":3000}') from None
 
 
-def load_trained(name_or_path):
-    """A zoo name (its pretrained weights) or a ``.keras`` file."""
+def load_trained(name_or_path, command, captioners=False):
+    """A video model: a zoo name (its pretrained weights), a ``.keras`` file
+    or a run folder; a captioner too with ``captioners``, else refused,
+    naming the commands that take one (``command`` is the one that
+    asked)."""
+    from keras_vidrep.models import VideoSeq2Seq
     from keras_vidrep.zoo import load
 
     try:
-        return load(name_or_path, compile=False)
+        model = load(name_or_path, compile=False)
     except (FileNotFoundError, OSError) as error:
         raise CommandError(str(error)) from error
+    if not (captioners or isinstance(model, VideoSeq2Seq)):
+        raise CommandError(
+            f"`{command}` takes a video model (a VideoSeq2Seq: "
+            "autoencoder, predictor or composite); this is a "
+            f"{type(model).__name__}. For captioners use `keras-vidrep "
+            "caption` (captions, a strip and --evaluate scores) and "
+            "`keras-vidrep export`. Received: "
+            f"model={str(name_or_path)!r}")
+    return model
 
 
 def cmd_list(args):
@@ -138,7 +151,7 @@ def cmd_evaluate(args):
     # that a file of another layout is refused at once.
     data = args.moving_mnist and moving_mnist_test(
         args.moving_mnist, num_sequences=args.sequences)
-    model = load_trained(args.model)
+    model = load_trained(args.model, "evaluate")
     report = {"model": args.model, "bounce": args.bounce,
               "bouncing_digits_test": evaluate_model(
                   model, _evaluation_clips(args, model), progress=not args.json)}
@@ -158,7 +171,7 @@ def cmd_evaluate(args):
 def cmd_visualize(args):
     from keras_vidrep.visualize import visualize
 
-    model = load_trained(args.model)
+    model = load_trained(args.model, "visualize")
     args.sequences = 1
     clip = next(iter(_evaluation_clips(args, model)))[0]
     png, gif = visualize(model, clip, args.out)
@@ -168,10 +181,23 @@ def cmd_visualize(args):
 def cmd_export(args):
     from keras_vidrep.saved_model import export
 
-    model = load_trained(args.model)
-    folder = export(model, args.base_path, version=args.version,
-                    overwrite=args.overwrite)
-    print(f"wrote {folder} (signatures serving_default, encode)")
+    from keras_vidrep.models import VideoSeq2Seq
+
+    model = load_trained(args.model, "export", captioners=True)
+    if isinstance(model, VideoSeq2Seq):
+        folder = export(model, args.base_path, version=args.version,
+                        overwrite=args.overwrite)
+        print(f"wrote {folder} (signatures serving_default, encode)")
+        return
+    from keras_vidrep.captions.tokens import id_to_word
+    from keras_vidrep.captions.tokens import make_tokenizer
+    from keras_vidrep.saved_model import export_captioner
+
+    folder = export_captioner(model, args.base_path,
+                              id_to_word(make_tokenizer()),
+                              version=args.version, overwrite=args.overwrite)
+    print(f"wrote {folder} (signatures caption, serving_default: frames in, "
+          "a caption string out)")
 
 
 def cmd_presets(args):
@@ -283,7 +309,7 @@ def cmd_probe(args):
     from keras_vidrep.tasks import chance
     from keras_vidrep.tasks import run_probes
 
-    source = load_trained(args.model)  # a bad name fails before the data
+    source = load_trained(args.model, "probe")  # a bad name fails before the data
     data = ProbeData.draw(args.labels, seed=args.seed,
                           eval_sequences=args.eval_sequences,
                           input_frames=source.input_frames, source=args.digits)
@@ -574,7 +600,8 @@ def build_parser(command=None):
 
     export = _add_command(
         commands, "export", help="a SavedModel for TensorFlow Serving")
-    export.add_argument("model", help="a model name or a .keras file")
+    export.add_argument("model", help="a zoo name (a captioner too), a .keras "
+                        "file or a run folder")
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
     export.add_argument("--version", type=_positive, default=1,
                         help="version folder to write (default 1)")

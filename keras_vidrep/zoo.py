@@ -189,6 +189,10 @@ def load(name_or_path, weights="pretrained", compile=True):
         if not zipfile.is_zipfile(path):
             raise OSError(f"Cannot read the model file {path}: it is damaged "
                           "or truncated (a .keras file is a zip archive).")
+        # A captioner's class must be registered with Keras before its file
+        # can be read, whatever the caller imported.
+        import keras_vidrep.models.captioner  # noqa: F401
+
         try:
             model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as error:

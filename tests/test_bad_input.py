@@ -458,10 +458,56 @@ def test_a_moving_mnist_file_of_another_kind_is_refused_before_evaluating(
         np.save(path, np.zeros((20, 3, 32, 32), np.uint8))
     else:
         path.write_bytes(content)
-    monkeypatch.setattr(cli, "load_trained", lambda name: 1 / 0)
+    monkeypatch.setattr(cli, "load_trained", lambda *args: 1 / 0)
     err = one_line_error(capsys, ["evaluate", "composite_conv",
                                   "--moving-mnist", str(path)])
     assert "is not the Moving MNIST test set" in err
+
+
+@pytest.fixture(scope="module")
+def captioner_file(tmp_path_factory):
+    """A small captioner saved as a train-captioner run folder holds it."""
+    from keras_vidrep.captions.presets import build_captioner_preset
+
+    folder = tmp_path_factory.mktemp("captioner_run")
+    model = build_captioner_preset({"units": 8, "features": 8})
+    model.save(folder / "model.keras")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["evaluate", "visualize", "probe"])
+def test_a_captioner_where_a_video_model_is_needed_is_one_line(
+        capsys, captioner_file, tmp_path, command):
+    argv = [command, str(captioner_file)]
+    if command == "visualize":
+        argv += ["--out", str(tmp_path / "strip.png")]
+    err = one_line_error(capsys, argv)
+    assert f"`{command}` takes a video model" in err
+    assert "this is a S2VTCaptioner" in err and "keras-vidrep caption" in err
+
+
+def test_a_captioner_run_folder_loads_and_exports_without_other_imports(
+        captioner_file, tmp_path):
+    script = (
+        "import sys, keras_vidrep\n"
+        "model = keras_vidrep.load(sys.argv[1], compile=False)\n"
+        "print(type(model).__name__)\n")
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", script,
+                             str(captioner_file)], capture_output=True,
+                            text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip().splitlines()[-1] == "S2VTCaptioner"
+    assert cli.main(["export", str(captioner_file),
+                     str(tmp_path / "serve")]) == 0
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(tmp_path / "serve" / "1")).signatures[
+        "caption"]
+    frames = np.zeros((2, 10, 64, 64, 1), "float32")
+    assert signature(frames=tf.constant(frames))["caption"].shape == (2,)
 
 
 def test_every_option_is_described_with_its_default():
