@@ -431,3 +431,19 @@ def test_train_captioner_resumes_where_it_stopped(tmp_path, mnist_dir):
                         **{**args, "units": 16})
     with pytest.raises(InputError, match="cannot be shortened to 2"):
         train_captioner(tmp_path / "resumed", steps=2, **args)
+
+
+def test_train_captioner_killed_after_its_last_checkpoint_finishes(tmp_path,
+                                                                   mnist_dir):
+    """A kill between the last checkpoint and model.keras: the rerun has no
+    step left to train and must still end, with the model written."""
+    from keras_vidrep.captions.training import train_captioner
+
+    args = dict(batch_size=2, source=mnist_dir, verbose=0, units=8,
+                features=8, checkpoint_every=1)
+    trained = train_captioner(tmp_path / "run", steps=2, **args)
+    (tmp_path / "run" / "model.keras").unlink()
+    again = train_captioner(tmp_path / "run", steps=2, **args)
+    assert (tmp_path / "run" / "model.keras").is_file()
+    for a, b in zip(trained.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -185,7 +185,9 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         batches = CaptionBatches(
             digits if digits is not None else load_mnist_digits(
                 "train", source=source),
-            batch_size=batch_size, num_batches=run["steps"] - first_batch,
+            # At least one: a run killed after its last checkpoint resumes
+            # to an end with nothing left to train.
+            batch_size=batch_size, num_batches=max(run["steps"] - first_batch, 1),
             first_batch=first_batch, seed=seed, num_frames=num_frames,
             tokenizer=tokenizer)
         part = {**describe_run(),
