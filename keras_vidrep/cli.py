@@ -18,6 +18,7 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import is_positive_int
+from keras_vidrep._validation import look_up
 from keras_vidrep._version import __version__
 
 EXIT_USAGE = 2
@@ -106,9 +107,8 @@ def cmd_train(args):
     from keras_vidrep.models import VARIANTS
     from keras_vidrep.training import train
 
-    if args.name not in VARIANTS:
-        raise CommandError(f"unknown model {args.name!r}; valid names: "
-                           f"{', '.join(sorted(VARIANTS))}")
+    look_up(VARIANTS, args.name, f"Unknown model {args.name!r}", "names",
+            error=CommandError)
     if args.steps is None and args.epochs is None:
         args.steps = 1000
     from keras_vidrep.zoo import PRESETS

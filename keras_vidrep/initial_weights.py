@@ -47,11 +47,29 @@ def load_initial_weights(model, source):
         raise TrainingError(
             f"Cannot read {path}: it is damaged or truncated (a .keras file "
             "is a zip archive, a .weights.h5 file an HDF5 file).")
+    if path.name.endswith(".keras"):
+        # Read apart from the fitting below: a file Keras will not read
+        # safely (it holds code, as a Lambda layer does) is not one whose
+        # weights "do not fit".
+        import keras_vidrep.models.captioner  # noqa: F401 - registers it
+
+        try:
+            trained = keras.saving.load_model(path, compile=False,
+                                              safe_mode=True)
+        except Exception as error:  # noqa: BLE001 - reworded, with cause
+            raise TrainingError(
+                f"Cannot read {path} as a Keras model"
+                + (" safely: it holds code (e.g. a Lambda layer), which "
+                   "keras_vidrep never runs; save its weights "
+                   "(.weights.h5) and pass those"
+                   if "safe_mode" in str(error) else
+                   f" ({type(error).__name__}: "
+                   f"{str(error).strip().splitlines()[0][:200]})")
+                + f". Received: initial_weights={source!r}") from error
     try:
         if path.name.endswith(".keras"):
             # Through a weights file, matched layer by layer as
             # `load_weights` does (a scheduled-sampling clock may be absent).
-            trained = keras.saving.load_model(path, compile=False)
             with tempfile.TemporaryDirectory() as folder:
                 weights = Path(folder) / "trained.weights.h5"
                 trained.save_weights(weights)

@@ -1,5 +1,6 @@
 """Pictures of a model at work: a PNG strip and an animated GIF."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -95,11 +96,16 @@ def save_gif(rows, path, milliseconds=200):
 
 
 def visualize(model, clip, out):
-    """Writes ``out`` (PNG strip) and the same name with ``.gif``.
+    """Writes ``out`` (PNG strip) and the same name with ``.gif``; an
+    ``out`` that is a folder (it exists as one, or ends with a slash) gets
+    ``clip.png`` and ``clip.gif`` inside it.
 
     Returns the two paths.
     """
+    folder = str(out).endswith(("/", os.sep))
     out = Path(out)
+    if folder or out.is_dir():
+        out = out / "clip.png"
     rows = panels(model, clip)
     png, gif = out.with_suffix(".png"), out.with_suffix(".gif")
     png.parent.mkdir(parents=True, exist_ok=True)

@@ -276,6 +276,19 @@ def test_damaged_files_are_called_damaged(tmp_path, capsys, mnist_dir):
                   initial_weights=tmp_path / name)
 
 
+def test_initial_weights_from_a_file_that_holds_code_say_so(tmp_path,
+                                                            mnist_dir):
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "lambda.keras")
+    with pytest.raises(TrainingError, match="it holds code") as error:
+        train("predictor_fc", steps=1, out=tmp_path / "run",
+              model_overrides=TINY_OVERRIDES, digits=mnist_dir,
+              initial_weights=tmp_path / "lambda.keras")
+    assert "do not fit" not in str(error.value)
+    assert not (tmp_path / "run").exists()
+
+
 def test_teacher_forcing_works_with_an_unknown_clip_length():
     import tensorflow as tf
 

@@ -1,6 +1,7 @@
 """The keras-vidrep command line: listing, errors, evaluation, figures."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ def test_list_prints_every_model(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "composite_lstm"], "unknown model 'composite_lstm'; valid names: "),
+    (["train", "composite_lstm"], "Unknown model 'composite_lstm'. Valid names: "),
     (["evaluate", "missing/model.keras"], "No model file at missing/model.keras"),
     (["evaluate", "nonsense"], "Unknown model 'nonsense'. Valid names: "),
 ])
@@ -110,6 +111,11 @@ def test_visualize_writes_png_and_gif(tmp_path):
     assert strip.size[1] > 4 * 32  # four rows of frames
     animation = Image.open(gif)
     assert animation.n_frames == 2  # max(input, future) frames
+    # A folder gets its files inside, not beside it.
+    (tmp_path / "pictures").mkdir()
+    for folder in (tmp_path / "pictures", f"{tmp_path / 'new'}/"):
+        png, gif = visualize(model, clip, folder)
+        assert png.parent == Path(folder) and png.is_file() and gif.is_file()
 
 
 @pytest.mark.slow
