@@ -77,3 +77,24 @@ def check_frame_values(values):
         raise InputError(
             "Expected frames in [0, 1] (divide 0-255 frames by 255). "
             f"Received: frames with values from {low:g} to {high:g}")
+
+
+def check_writable_folder(folder, what):
+    """Makes ``folder`` (and its parents) and checks that a file can be
+    written in it, so that a job refuses at its start, not after its long
+    part; ``what`` names the argument, e.g. ``"base_path"``."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{what} must be a folder; it is a file. Received: "
+                         f"{what}={str(folder)!r}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise InputError(
+            f"Cannot write into {folder} ({error.strerror or error}); choose "
+            f"a folder that can be written. Received: {what}={str(folder)!r}"
+            ) from error

@@ -285,6 +285,11 @@ def cmd_experiment(args):
     from keras_vidrep.experiments import run_experiment
     from keras_vidrep.experiments import write_report
 
+    if not args.report_only:  # refused now, not after training a row
+        from keras_vidrep._validation import check_writable_folder
+
+        check_writable_folder(args.out, "records_root (--out)")
+        check_writable_folder(args.workdir, "workdir (--workdir)")
     if args.name in STANDALONE_EXPERIMENTS:
         module = importlib.import_module(STANDALONE_EXPERIMENTS[args.name])
         if args.report_only:

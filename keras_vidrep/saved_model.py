@@ -17,11 +17,11 @@ signatures that need no Python code of ours:
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import check_writable_folder
 
 MODELS_CONFIG = "models.config"
 
@@ -31,21 +31,9 @@ def _version_folder(base_path, version, overwrite):
     false (a server may be serving it), or if ``base_path`` cannot be a
     folder; ``base_path`` is made."""
     check_positive_ints(version=version)
-    base = Path(base_path)
-    if base.exists() and not base.is_dir():
-        raise InputError(
-            "The export's base path must be a folder (TF Serving watches "
-            f"BASE_PATH/VERSION/); it is a file. Received: base_path={base}")
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.TemporaryFile(dir=base)
-    except OSError as error:
-        raise InputError(
-            f"Cannot write into {base} ({error.strerror or error}); choose a "
-            f"folder that can be written. Received: base_path={base}"
-            ) from error
-    probe.close()
-    folder = base / str(version)
+    # TF Serving watches BASE_PATH/VERSION/: the base is a folder.
+    check_writable_folder(base_path, "base_path")
+    folder = Path(base_path) / str(version)
     if folder.exists() and not overwrite:
         raise FileExistsError(
             f"{folder} exists already; choose another version (TF Serving "

@@ -523,6 +523,18 @@ def test_a_captioner_run_folder_loads_and_exports_without_other_imports(
     assert signature(frames=tf.constant(frames))["caption"].shape == (2,)
 
 
+@pytest.mark.parametrize("name", ["variants", "captions"])
+def test_an_experiment_into_a_folder_it_cannot_write_is_refused_first(
+        capsys, tmp_path, monkeypatch, name):
+    from keras_vidrep.experiments import runner
+
+    monkeypatch.setattr(runner, "run_row", lambda *args, **kwargs: 1 / 0)
+    (tmp_path / "a_file").write_text("")
+    err = one_line_error(capsys, ["experiment", name, "--out",
+                                  str(tmp_path / "a_file" / "records")])
+    assert "Cannot write into" in err and "--out" in err
+
+
 def test_every_option_is_described_with_its_default():
     import argparse
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_writable_folder
 from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.definitions import EXPERIMENTS
 from keras_vidrep.experiments.definitions import rows_of
@@ -153,6 +154,8 @@ def run_experiment(name, budget="smoke", *, seeds=None, rows=None,
         raise ExperimentError(f"Unknown rows {unknown} for experiment {name!r}."
                               f" Valid rows: {', '.join(keys)}.")
     seeds = list(chosen.seeds if seeds is None else seeds)
+    check_writable_folder(records_root, "records_root (--out)")
+    check_writable_folder(workdir, "workdir (--workdir)")
     todo = [(row, overrides, seed) for seed in seeds
             for row, overrides in resolved if not rows or row.key in rows]
     for index, (row, overrides, seed) in enumerate(todo, 1):
