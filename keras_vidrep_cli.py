@@ -30,6 +30,10 @@ NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|[IW]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\]"
     r"|E\d{4} [\d:. ]+\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
+    # Logged at error level when an integer op falls back to Eigen, even on
+    # CPUs that have AVX-512: nothing is wrong and nothing can be done.
+    r"|E\d{4} [\d:. ]+\d+ util\.cc:\d+\] oneDNN supports DT_\w+ only on "
+    r"platforms with AVX-512"
     r"|To enable the following instructions: .*rebuild TensorFlow)")
 
 UNFILTERED_STDERR_ENV = "KERAS_VIDREP_UNFILTERED_STDERR_FD"

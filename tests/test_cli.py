@@ -274,3 +274,20 @@ def test_schedule_choices_are_the_trainers():
         (schedule,) = [a for a in commands.choices[name]._actions
                        if a.dest == "schedule"]
         assert sorted(schedule.choices) == sorted(LEARNING_RATE_SCHEDULES)
+
+
+@pytest.mark.parametrize("line, dropped", [
+    ("E0000 00:00:1796222587.986831    7611 util.cc:131] oneDNN supports "
+     "DT_INT32 only on platforms with AVX-512. Falling back to the default "
+     "Eigen-based implementation if present.", True),
+    ("E0000 00:00:1796222463.266855    6972 cuda_platform.cc:52] failed call "
+     "to cuInit: INTERNAL: CUDA error", True),
+    ("I0000 00:00:1796222463.2 123 cpu_feature_guard.cc:210] This TensorFlow "
+     "binary is optimized", True),
+    ("E0000 00:00:1796222463.2 123 some_op.cc:12] a real error", False),
+    ("keras-vidrep: error: Unknown model 'x'.", False),
+])
+def test_the_script_drops_tensorflows_start_up_chatter_only(line, dropped):
+    import keras_vidrep_cli
+
+    assert bool(keras_vidrep_cli.NOISE.match(line)) == dropped
