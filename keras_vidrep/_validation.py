@@ -98,3 +98,24 @@ def check_writable_folder(folder, what):
             f"Cannot write into {folder} ({error.strerror or error}); choose "
             f"a folder that can be written. Received: {what}={str(folder)!r}"
             ) from error
+
+
+def checked_frames_in_graph(frames):
+    """``frames`` (a TensorFlow tensor) with the rule of
+    ``check_frame_values`` asserted in the graph, for what only TensorFlow
+    runs: a ``tf.data`` pipeline, a SavedModel's signature. A violation
+    stops the run with these messages (``InvalidArgumentError``)."""
+    import tensorflow as tf
+
+    frames = tf.debugging.assert_all_finite(
+        frames, "Expected finite frames in [0, 1]: they hold NaN or "
+        "infinite values")
+    in_range = [
+        tf.debugging.assert_greater_equal(
+            frames, tf.cast(0.0, frames.dtype), message="Expected frames in "
+            "[0, 1]: they hold negative values"),
+        tf.debugging.assert_less_equal(
+            frames, tf.cast(1.0, frames.dtype), message="Expected frames in "
+            "[0, 1]: they hold values above 1 (divide 0-255 frames by 255)")]
+    with tf.control_dependencies(in_range):
+        return tf.identity(frames)

@@ -84,7 +84,7 @@ def _finished_run(run_dir, name):
                              f"{file_name}. Received: run_dir={str(run_dir)!r}")
     from keras_vidrep import zoo
     from keras_vidrep.captions.training import CAPTIONER_RUN
-
+    from keras_vidrep.checkpoints import planned_steps
     from keras_vidrep.checkpoints import read_run_record
 
     run = read_run_record(run_dir)
@@ -94,8 +94,6 @@ def _finished_run(run_dir, name):
                          f"{name!r}. Received: name={name!r}")
     parts = run.get("parts") or [{}]
     reached = parts[-1].get("steps_reached")
-    from keras_vidrep.checkpoints import planned_steps
-
     wanted = planned_steps(run)  # `--steps N`, or `--epochs E`
     if wanted is not None and reached != wanted:
         raise InputError(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import checked_frames_in_graph
 from keras_vidrep._validation import check_writable_folder
 
 MODELS_CONFIG = "models.config"
@@ -96,18 +97,7 @@ def _checked_frames(frames, shape):
             [f"Expected frames of shape ({expected}). Received: shape",
              tf.shape(frames)])]
     with tf.control_dependencies(checks):
-        frames = tf.debugging.assert_all_finite(
-            frames, "Expected finite frames in [0, 1]: the request holds NaN "
-            "or infinite values")
-    in_range = [
-        tf.debugging.assert_greater_equal(
-            frames, 0.0, message="Expected frames in [0, 1]: the request "
-            "holds negative values"),
-        tf.debugging.assert_less_equal(
-            frames, 1.0, message="Expected frames in [0, 1]: the request "
-            "holds values above 1 (divide 0-255 frames by 255)")]
-    with tf.control_dependencies(in_range):
-        return tf.identity(frames)
+        return checked_frames_in_graph(frames)
 
 
 def _any_batch(call, frames):

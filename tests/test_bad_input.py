@@ -326,6 +326,41 @@ def test_predict_takes_lists_and_refuses_integers_and_non_finite_frames():
         model.predict(frames, verbose=0)
 
 
+def test_keras_loops_refuse_bad_frames_from_arrays_and_datasets():
+    import tensorflow as tf
+
+    model = build_model("predictor_fc", **TINY_OVERRIDES)
+    model.compile(loss="mse")
+    clips = np.random.default_rng(0).random((4, 4, 32, 32, 1), "float32")
+    inputs, targets = model.split_clip(clips)
+
+    def dataset(frames):
+        return tf.data.Dataset.from_tensor_slices(
+            (frames, targets)).batch(2)
+
+    for loop in (model.fit, model.evaluate):
+        with pytest.raises(ValueError, match="dtype uint8"):
+            loop(dataset((inputs * 255).astype("uint8")), verbose=0)
+        with pytest.raises(ValueError, match="dtype uint8"):
+            loop((inputs * 255).astype("uint8"), targets, verbose=0)
+        with pytest.raises(ValueError, match="values from"):
+            loop(inputs * 255, targets, verbose=0)
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match="values above 1"):
+            loop(dataset(inputs * 255), verbose=0)
+    with pytest.raises(ValueError, match="dtype uint8"):
+        model.predict(tf.data.Dataset.from_tensor_slices(
+            (inputs * 255).astype("uint8")).batch(2), verbose=0)
+    spoiled = inputs.copy()
+    spoiled[1, 0, 0, 0, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN"):
+        model.predict(tf.data.Dataset.from_tensor_slices(spoiled).batch(2),
+                      verbose=0)
+    model.fit(dataset(inputs), verbose=0)  # good frames still train
+    assert model.predict(tf.data.Dataset.from_tensor_slices(inputs).batch(2),
+                         verbose=0)["future"].shape == (4, 2, 32, 32, 1)
+
+
 def test_predict_checks_the_shape_on_every_call():
     """After one good call, Keras' traced function would take a clip of too
     few frames and return predictions of a clip it never saw."""

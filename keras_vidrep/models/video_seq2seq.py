@@ -31,6 +31,7 @@ from keras import ops
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_frame_values
+from keras_vidrep._validation import checked_frames_in_graph
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
@@ -542,8 +543,10 @@ class VideoSeq2Seq(keras.Model):
                 "[0, 1], a dataset or a generator of them. Received: None")
         if isinstance(x, (list, tuple)):
             x = np.asarray(x, dtype="float32")
+        if hasattr(x, "element_spec"):
+            return self._checked_dataset(x)
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            return x  # a dataset or generator: checked as it is traced
+            return x  # a generator or PyDataset: its batches are its own
         dtype = np.dtype(keras.backend.standardize_dtype(x.dtype))
         if not np.issubdtype(dtype, np.floating):
             raise InputError(
@@ -558,6 +561,41 @@ class VideoSeq2Seq(keras.Model):
                 f"frames of shape {tuple(x.shape)}")
         check_frame_values(ops.convert_to_numpy(x))
         return x
+
+    def _checked_dataset(self, dataset):
+        """A ``tf.data`` dataset of frames (or of ``(frames, targets)``)
+        whose frames are checked: their dtype and shape now, their values
+        batch by batch as they stream (a functional model would otherwise
+        cast uint8 frames to float and read 0-255 as a glaring video)."""
+        import tensorflow as tf
+
+        spec = dataset.element_spec
+        frames = spec[0] if isinstance(spec, tuple) else spec
+        if not isinstance(frames, tf.TensorSpec):
+            return dataset  # a structure of ours to leave alone
+        if not frames.dtype.is_floating:
+            raise InputError(
+                "Expected float frames in [0, 1] (divide uint8 frames by "
+                f"255). Received: a dataset of frames of dtype "
+                f"{frames.dtype.name}")
+        if frames.shape.rank is not None:
+            self.get_layer("clip_input")._check(tuple(frames.shape))
+
+        def checked(*element):
+            first = checked_frames_in_graph(element[0])
+            return (first, *element[1:]) if len(element) > 1 else first
+
+        return dataset.map(checked)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        """``keras.Model.evaluate``, its frames checked as in ``predict``."""
+        return super().evaluate(self.check_frames(x) if x is not None else x,
+                                *args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``, its frames checked as in ``predict``."""
+        return super().fit(self.check_frames(x) if x is not None else x,
+                           *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         """``keras.Model.predict`` of frames in [0, 1].
