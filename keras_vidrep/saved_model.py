@@ -60,12 +60,22 @@ def _written_beside(folder):
     A kill during the export leaves only the staging folder, which the next
     export of that version removes; the version folder is either absent or
     complete, so it is never served half-written, and a re-export is not
-    refused because of a broken one.
+    refused because of a broken one. An ``overwrite`` moves the old version
+    aside first; a kill in the instant between the two renames is undone by
+    the next export, which puts the old version back.
     """
     prefix = f".export-{folder.name}-"
-    for stale in folder.parent.glob(prefix + "*"):
-        pid = stale.name[len(prefix):]
-        if not (pid.isdigit() and _alive(int(pid))):
+    kept = f".replaced-{folder.name}-"
+    for stale in sorted(folder.parent.glob(prefix + "*")) + sorted(
+            folder.parent.glob(kept + "*")):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        if stale.name.startswith(kept) and not folder.exists():
+            # Killed between moving the old version away and renaming the
+            # new one in: the old one goes back.
+            os.replace(stale, folder)
+        else:
             shutil.rmtree(stale, ignore_errors=True)
     staging = folder.parent / f"{prefix}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Bad input gets one clear answer: the API, the CLI, the serving helpers."""
 
+import os
 import re
 
 from pathlib import Path
@@ -215,6 +216,14 @@ def test_a_killed_export_leaves_no_version_and_does_not_block_the_next(
     tf.saved_model.load(str(folder))
     export(model, base, overwrite=True)
     assert sorted(path.name for path in base.iterdir()) == ["1"]
+    # Killed between moving the old version aside and renaming the new one
+    # in: the next export puts the old one back before its own.
+    os.replace(base / "1", base / ".replaced-1-999999999")
+    monkeypatch.setattr(tf.saved_model, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        export(model, base)
+    assert sorted(path.name for path in base.iterdir()) == ["1"]
+    tf.saved_model.load(str(base / "1"))
 
 
 def test_saved_model_enforces_its_shape_and_takes_an_empty_batch(tmp_path):
@@ -655,3 +664,52 @@ def test_seeds_outside_32_bits_are_refused_by_the_parser(capsys, argv):
     assert exit_info.value.code == 2
     assert "expected an integer from 0 to 4294967295, received" in (
         capsys.readouterr().err)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_of_an_export_leaves_no_broken_version(
+        tmp_path):
+    """The probe's replay: a real SIGKILL at moments spread over an export
+    (overwriting a version that exists), then a look at what TF Serving
+    would see, then the next export."""
+    import subprocess
+    import sys
+    import time
+
+    import tensorflow as tf
+
+    from tests.helpers import REPO
+    from tests.helpers import cli_command
+
+    model = build_model("composite_conv", **TINY_OVERRIDES)
+    model.save(tmp_path / "model.keras")
+    base = tmp_path / "serve"
+    command = cli_command("export", str(tmp_path / "model.keras"), str(base),
+                          "--overwrite")
+    env = {**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    started = time.monotonic()
+    subprocess.run(command, cwd=REPO, env=env, check=True,
+                   capture_output=True, timeout=300)
+    whole = time.monotonic() - started
+
+    def servable_versions():
+        names = sorted(path.name for path in base.iterdir())
+        assert all(name == "1" or name.startswith((".export-1-",
+                                                   ".replaced-1-"))
+                   for name in names), names
+        return [name for name in names if name.isdigit()]
+
+    for fraction in (0.5, 0.65, 0.75, 0.85, 0.92, 0.97):
+        process = subprocess.Popen(command, cwd=REPO, env=env,
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(whole * fraction)
+        process.kill()
+        process.wait(60)
+        for version in servable_versions():
+            loaded = tf.saved_model.load(str(base / version))
+            assert sorted(loaded.signatures) == ["encode", "serving_default"]
+    subprocess.run(command, cwd=REPO, env=env, check=True,
+                   capture_output=True, timeout=300)
+    assert servable_versions() == ["1"]
+    assert sorted(path.name for path in base.iterdir()) == ["1"]
