@@ -58,14 +58,26 @@ def recording_stops(out, backup_dir, steps_per_epoch, record):
     ``record(steps_reached=..., stopped_by=...)`` then writes the stop into
     the run's record, ``steps_reached`` being the step of the checkpoint a
     resume starts from (not the step the signal came at), and the error
-    says where the run stands (``stopped_at``)."""
-    with stop_on_signals():
+    says where the run stands (``stopped_at``).
+
+    Yields a callback for ``fit`` that stops the run after the step where a
+    signal's first raise was swallowed (see ``stop_on_signals``)."""
+    with stop_on_signals() as raise_pending:
         try:
-            yield
+            yield _StopAfterSwallowedSignal(raise_pending)
         except TrainingStopped as stop:
             reached = read_checkpoint(backup_dir)[0] * steps_per_epoch
             record(steps_reached=reached, stopped_by=stop.signal_name)
             raise stopped_at(stop, out, reached) from None
+
+
+class _StopAfterSwallowedSignal(keras.callbacks.Callback):
+    def __init__(self, raise_pending):
+        super().__init__()
+        self.raise_pending = raise_pending
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.raise_pending()
 
 
 def planned_steps(run):

@@ -35,18 +35,32 @@ def stop_on_signals():
     thread. Python runs the handler between two steps (TensorFlow's kernels
     run without it), so the stop never cuts a step in half, and a checkpoint
     being written is abandoned whole (its partial file removed). Off the
-    main thread, where Python allows no handler, it does nothing."""
+    main thread, where Python allows no handler, it does nothing.
+
+    Yields a function that raises the ``TrainingStopped`` of a signal whose
+    first raise was swallowed: a handler that runs inside a destructor
+    (``__del__``, a TensorFlow object collected mid-step) has its exception
+    printed and dropped by Python, and the run would go on to its end. A
+    training loop calls it after every step.
+    """
+    pending = []
+
+    def raise_pending():
+        if pending:
+            raise TrainingStopped(pending[-1])
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield raise_pending
         return
 
     def stop(number, frame):
+        pending.append(number)
         raise TrainingStopped(number)
 
     previous = {number: signal.signal(number, stop)
                 for number in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield raise_pending
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

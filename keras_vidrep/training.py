@@ -413,9 +413,11 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             part.update(**how_far, wall_seconds=round(time.time() - started, 1))
             atomic_write(out / "run.json", json.dumps(run, indent=2))
 
-        with recording_stops(out, backup_dir, steps_per_epoch, record):
+        with recording_stops(out, backup_dir, steps_per_epoch,
+                             record) as stop_check:
             model.fit(data, epochs=total_epochs, initial_epoch=start_epoch,
-                      steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                      steps_per_epoch=steps_per_epoch,
+                      callbacks=[stop_check, *callbacks],
                       verbose=verbose, shuffle=False)
             save_model_atomically(model, out / "model.keras")
         record(steps_reached=int(ops.convert_to_numpy(

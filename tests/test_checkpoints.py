@@ -131,6 +131,39 @@ def test_sigterm_stops_fit_between_steps_and_the_handler_is_restored(
     assert not list(tmp_path.rglob(".partial-*"))
 
 
+def test_a_signal_swallowed_in_a_destructor_still_stops_the_run(tmp_path):
+    """The handler's exception raised inside a ``__del__`` is printed and
+    dropped by Python (once in 17 SIGTERMs it landed in a TensorFlow
+    destructor, and the run went on to its end): the run stops after the
+    step instead."""
+    import gc
+    import os
+    import signal
+
+    from keras_vidrep.checkpoints import recording_stops
+
+    class SignalledWhileCollected:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(1000))  # the handler runs here, inside __del__
+
+    class SignalInADestructorAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 5:
+                SignalledWhileCollected()
+                gc.collect()
+
+    recorded = {}
+    model = toy_model()
+    with pytest.raises(TrainingStopped, match="stopped by SIGTERM"):
+        with recording_stops(tmp_path, tmp_path / "backup", 3,
+                             lambda **kw: recorded.update(kw)) as stop_check:
+            fit(model, tmp_path, 5, batches(),
+                extra=[SignalInADestructorAtStep(), stop_check])
+    assert int(model.optimizer.iterations.numpy()) == 5
+    assert recorded["stopped_by"] == "SIGTERM"
+
+
 def test_a_checkpoint_damaged_inside_its_data_is_not_resumed(tmp_path,
                                                              capsys):
     """Bytes overwritten in the data region keep the HDF5 file readable

@@ -202,11 +202,13 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
                                        for p in run["parts"]), 1)
             atomic_write(out / "run.json", json.dumps(run, indent=1))
 
-        with recording_stops(out, backup, steps_per_epoch, record):
+        with recording_stops(out, backup, steps_per_epoch,
+                             record) as stop_check:
             model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
                       steps_per_epoch=steps_per_epoch, verbose=verbose,
                       shuffle=False,  # the stream's order, for resumes
-                      callbacks=[StopOnNonFiniteLoss(steps_per_epoch, backup),
+                      callbacks=[stop_check,
+                                 StopOnNonFiniteLoss(steps_per_epoch, backup),
                                  keras.callbacks.CSVLogger(
                                      out / "history.csv", append=True),
                                  RunCheckpoint(backup)])
