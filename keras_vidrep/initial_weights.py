@@ -5,6 +5,7 @@ Used by both training loops (``keras_vidrep.training`` and
 """
 
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -67,15 +68,21 @@ def load_initial_weights(model, source):
                    f"{str(error).strip().splitlines()[0][:200]})")
                 + f". Received: initial_weights={source!r}") from error
     try:
-        if path.name.endswith(".keras"):
-            # Through a weights file, matched layer by layer as
-            # `load_weights` does (a scheduled-sampling clock may be absent).
-            with tempfile.TemporaryDirectory() as folder:
-                weights = Path(folder) / "trained.weights.h5"
-                trained.save_weights(weights)
-                model.load_weights(weights)
-        else:
-            model.load_weights(path)
+        with warnings.catch_warnings():
+            # The run's optimizer is new: that the file's optimizer state is
+            # not loaded is what fine-tuning means, not news.
+            warnings.filterwarnings(
+                "ignore", message="Skipping variable loading for optimizer")
+            if path.name.endswith(".keras"):
+                # Through a weights file, matched layer by layer as
+                # `load_weights` does (a scheduled-sampling clock may be
+                # absent).
+                with tempfile.TemporaryDirectory() as folder:
+                    weights = Path(folder) / "trained.weights.h5"
+                    trained.save_weights(weights)
+                    model.load_weights(weights)
+            else:
+                model.load_weights(path)
     except ValueError as error:
         raise TrainingError(
             f"The weights in {path} do not fit {model.name} as configured "

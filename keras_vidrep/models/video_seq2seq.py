@@ -593,7 +593,11 @@ class VideoSeq2Seq(keras.Model):
                                 *args, **kwargs)
 
     def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit``, its frames checked as in ``predict``."""
+        """``keras.Model.fit``, its frames checked as in ``predict``. A
+        ``tf.data`` dataset is read in its own order (``shuffle`` defaults
+        to False for it, where Keras would warn that it ignores True)."""
+        if hasattr(x, "element_spec"):
+            kwargs.setdefault("shuffle", False)
         return super().fit(self.check_frames(x) if x is not None else x,
                            *args, **kwargs)
 

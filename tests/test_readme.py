@@ -1,0 +1,148 @@
+"""The README works as written: every ``python`` block, read from the file
+(so the README cannot drift from what is tested), runs as a user would run
+it, in a fresh interpreter, under each backend it claims.
+
+The serving block talks to TensorFlow Serving on localhost:8500/8501. No
+server can be installed here, so the test stands one in: a REST and a gRPC
+endpoint of TensorFlow Serving's API that answer from the exported
+SavedModel in ``saved_models/`` through TensorFlow alone (no code of ours
+on the server side).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.helpers import REPO
+
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+
+
+def block_with(words):
+    (code,) = [code for code in BLOCK.findall(
+        (REPO / "README.md").read_text()) if words in code]
+    return code
+
+
+# Blocks that need nothing but our package and TensorFlow's data package
+# run under every backend; the others say which backend they need.
+ANY_BACKEND = ("from keras_vidrep.layers import ConvLSTM",
+               "BouncingDigitBatches(load_mnist_digits(\"train\"), batch_size=16,\n",
+               "model = build_model(\"composite_conv_cond\")")
+TENSORFLOW = ("bouncing_digits(digits, batch_size=16, seed=0)",
+              "ProbeData.draw(100",
+              "keras_vidrep.load(\"composite_conv\")       # pretrained")
+
+
+def run_block(code, tmp_path, backend, mnist_dir):
+    env = {**os.environ, "KERAS_BACKEND": backend,
+           "KERAS_VIDREP_MNIST": str(mnist_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                            env=env, capture_output=True, text=True,
+                            timeout=1800)
+    assert result.returncode == 0, (code, result.stderr[-3000:])
+    return result
+
+
+def test_every_python_block_is_tested_here():
+    """A block added to the README must be given its place below."""
+    tested = ANY_BACKEND + TENSORFLOW + ("serving.rest_request(frames)",)
+    for code in BLOCK.findall((REPO / "README.md").read_text()):
+        assert sum(words in code for words in tested) == 1, code
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("words", ANY_BACKEND)
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_blocks_run_on_every_backend(words, backend, tmp_path, mnist_dir):
+    if backend == "torch":
+        from tests.test_backends import require
+
+        require("torch")
+    run_block(block_with(words), tmp_path, backend, mnist_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("words", TENSORFLOW)
+def test_tensorflow_blocks_run(words, tmp_path, mnist_dir):
+    run_block(block_with(words), tmp_path, "tensorflow", mnist_dir)
+    if "tuned.keras" in block_with(words):
+        assert (tmp_path / "tuned.keras").is_file()
+
+
+def _stand_in_servers(saved_model):
+    """TensorFlow Serving's REST (8501) and gRPC (8500) predict endpoints,
+    answering from ``saved_model`` with TensorFlow alone."""
+    import http.server
+    from concurrent import futures
+
+    import grpc
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    signatures = tf.saved_model.load(str(saved_model)).signatures
+
+    class Rest(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            assert self.path == "/v1/models/composite_conv:predict", self.path
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            frames = np.asarray([row["frames"] for row in body["instances"]],
+                                np.float32)
+            outputs = signatures[body.get("signature_name", "serving_default")](
+                frames=tf.constant(frames))
+            rows = [{name: value[i].numpy().tolist()
+                     for name, value in outputs.items()}
+                    for i in range(len(frames))]
+            answer = json.dumps({"predictions": rows}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    class Grpc(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            assert request.model_spec.name == "composite_conv"
+            frames = tf.make_ndarray(request.inputs["frames"])
+            outputs = signatures[request.model_spec.signature_name
+                                 or "serving_default"](
+                frames=tf.constant(frames))
+            response = predict_pb2.PredictResponse()
+            for name, value in outputs.items():
+                response.outputs[name].CopyFrom(
+                    tf.make_tensor_proto(value.numpy()))
+            return response
+
+    rest = http.server.ThreadingHTTPServer(("localhost", 8501), Rest)
+    threading.Thread(target=rest.serve_forever, daemon=True).start()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        Grpc(), server)
+    server.add_insecure_port("localhost:8500")
+    server.start()
+    return rest, server
+
+
+@pytest.mark.slow
+def test_the_serving_block_queries_a_server(tmp_path, mnist_dir):
+    (version,) = [path for path in (REPO / "saved_models" / "composite_conv")
+                  .iterdir() if path.name.isdigit()]
+    rest, server = _stand_in_servers(version)
+    try:
+        code = block_with("serving.rest_request(frames)")
+        run_block(code + "\nprint(sorted(outputs), code.shape)\n", tmp_path,
+                  "tensorflow", mnist_dir)
+    finally:
+        rest.shutdown()
+        rest.server_close()
+        server.stop(None)
