@@ -237,7 +237,7 @@ def cmd_demo(args):
     out = Path(args.out)
     print(f"Training composite_conv for {args.steps} steps of {args.batch_size} "
           f"sequences on bouncing digits, {args.schedule} learning rate from "
-          f"{args.learning_rate} (about 6 minutes on a 2-core CPU) ...")
+          f"{args.learning_rate} (the progress bar shows the time left) ...")
     model = train("composite_conv", steps=args.steps, batch_size=args.batch_size,
                   learning_rate=args.learning_rate, schedule=args.schedule,
                   out=str(out), digits=args.digits, seed=args.seed,
@@ -268,11 +268,24 @@ def _demo_verdict(results):
                          for name, values in future.items() if name != "model")
     zoo = preset_table()["composite_conv"]
     trained = zoo["evaluation"]["future"]["frame_mse"]
+    ssim = future["model"]["ssim"]["mean"]
+    best_ssim, ssim_name = max((values["ssim"]["mean"], name)
+                               for name, values in future.items()
+                               if name != "model")
+    change = 100 * (1 - ours / baseline)
     return (f"\nWhat this means: the future frames' MSE per frame is {ours:.1f} "
             f"against {baseline:.1f} for the best trivial baseline ({best}), "
-            f"{100 * (1 - ours / baseline):.0f}% lower; lower is better. A "
-            f"model this short on training predicts where the digits go as "
-            f"blurs; the zoo's composite_conv (trained {zoo['trained']}) scores "
+            + (f"{change:.0f}% lower" if change > 0 else
+               f"{-change:.0f}% higher: not better than a trivial guess")
+            + f"; lower is better. In SSIM (the frames' structure, higher is "
+            f"better) it scores {ssim:.3f} against {best_ssim:.3f} for the "
+            f"best baseline ({ssim_name}): "
+            + ("it draws more of the digits than a trivial guess does. "
+               if ssim > best_ssim else
+               "it does not beat it, since a blur lowers the MSE without "
+               "drawing the digits. ")
+            + f"A model this short on training predicts where the digits go "
+            f"as blurs; the zoo's composite_conv (trained {zoo['trained']}) scores "
             f"{trained:.1f} on {zoo['evaluation']['sequences']:,} held-out "
             "sequences: see it with `keras-vidrep visualize composite_conv "
             "--out composite_conv.png`.")

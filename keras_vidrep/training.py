@@ -374,8 +374,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     if initial_weights is not None:
         load_initial_weights(model, initial_weights)
     check_first_batch(model, batch_size, model_overrides)
-    print(f"{name}: {model.count_params():,} parameters "
-          f"({json.dumps(model_overrides or {})} over the builder's defaults)")
+    print(f"{name}: {model.count_params():,} parameters ("
+          + (f"{json.dumps(model_overrides)} over the builder's defaults)"
+             if model_overrides else "the builder's defaults)"))
     with RunLock(out):
         # Each start of the run (the first and every resume) is one part.
         parts = (read_run_record(out) or {}).get("parts", [])

@@ -221,13 +221,23 @@ def test_demo_says_what_its_figures_mean():
     to look at the latter."""
     from keras_vidrep.presets import preset_table
 
-    results = {"future": {"model": {"frame_mse": {"mean": 150.0}},
-                          "all_zeros": {"frame_mse": {"mean": 200.0}},
-                          "copy_last_frame": {"frame_mse": {"mean": 300.0}}}}
-    verdict = cli._demo_verdict(results)
+    def results(mse, ssim):
+        return {"future": {
+            "model": {"frame_mse": {"mean": mse}, "ssim": {"mean": ssim}},
+            "all_zeros": {"frame_mse": {"mean": 200.0}, "ssim": {"mean": 0.72}},
+            "copy_last_frame": {"frame_mse": {"mean": 300.0},
+                                "ssim": {"mean": 0.6}}}}
+
+    verdict = cli._demo_verdict(results(150.0, 0.70))
     zoo = preset_table()["composite_conv"]
     assert ("MSE per frame is 150.0 against 200.0 for the best trivial "
             "baseline (all_zeros), 25% lower") in verdict
+    # Where the table shows it losing, the words say so.
+    assert ("scores 0.700 against 0.720 for the best baseline (all_zeros): "
+            "it does not beat it") in verdict
+    assert "draws more of the digits" in cli._demo_verdict(results(150.0, 0.8))
+    assert "higher: not better than a trivial guess" in cli._demo_verdict(
+        results(220.0, 0.8))
     assert (f"(trained {zoo['trained']}) scores "
             f"{zoo['evaluation']['future']['frame_mse']:.1f}") in verdict
     assert "keras-vidrep visualize composite_conv" in verdict
