@@ -357,6 +357,60 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
         save_model_atomically(self.model, self.path)
 
 
+class HistoryLog(keras.callbacks.Callback):
+    """Appends one row per epoch to a ``history.csv``: ``epoch``, then the
+    logs' values, in the columns of the file's header.
+
+    Unlike ``keras.callbacks.CSVLogger``, it adds no ``val_`` columns to a
+    run that has no validation (they would be ``NA`` in every row), keeps
+    the header a resumed run's file already has, and rewrites the file with
+    the wider header when a log brings a new column. Each row is flushed to
+    disk before the epoch's checkpoint is written (a kill between the two
+    leaves a row that ``trim_history`` drops on resume).
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {key: _csv_value(value) for key, value in (logs or {}).items()}
+        exists = self.path.is_file() and self.path.stat().st_size > 0
+        if exists:
+            with open(self.path, newline="") as f:
+                header = next(csv.reader(f), ["epoch"])
+        else:
+            header = ["epoch"] + sorted(values)
+        new = [key for key in sorted(values) if key not in header]
+        row = [str(epoch)] + [values.get(key, "NA") for key in header[1:]]
+        if new:  # a wider header: the file is rewritten whole
+            rows = read_history(self.path) if exists else []
+            header += new
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows([[old.get(key, "NA") for key in header]
+                              for old in rows])
+            writer.writerow([str(epoch)] + [values.get(key, "NA")
+                                            for key in header[1:]])
+            atomic_write(self.path, buffer.getvalue())
+            return
+        with open(self.path, "a", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            if not exists:
+                writer.writerow(header)
+            writer.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _csv_value(value):
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def trim_history(path, epochs_kept):
     """Drops the rows of a ``CSVLogger`` file from epoch ``epochs_kept`` on:
     they were logged after the checkpoint the run resumes from."""

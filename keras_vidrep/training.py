@@ -41,6 +41,7 @@ from keras import ops
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep._validation import look_up
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.checkpoints import HistoryLog
 from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
 from keras_vidrep.checkpoints import StopOnNonFiniteLoss
@@ -401,7 +402,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         # kill between the two drops the row on resume (trim_history).
         callbacks = [
             StopOnNonFiniteLoss(steps_per_epoch, backup_dir),
-            keras.callbacks.CSVLogger(str(history), append=True),
+            HistoryLog(history),
             RunCheckpoint(backup_dir),
             AtomicModelCheckpoint(out / "model.keras"),
             LossCurve(history, out / "loss_curve.png", steps_per_epoch),

@@ -10,6 +10,7 @@ import pytest
 import keras
 
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.checkpoints import HistoryLog
 from keras_vidrep.checkpoints import NonFiniteLoss
 from keras_vidrep.checkpoints import RunCheckpoint
 from keras_vidrep.checkpoints import RunLock
@@ -46,8 +47,7 @@ def batches(nan_from_step=None, steps=100):
 
 def fit(model, folder, epochs, data, initial_epoch=0, extra=()):
     callbacks = [StopOnNonFiniteLoss(2, folder / "backup"),
-                 keras.callbacks.CSVLogger(str(folder / "history.csv"),
-                                           append=True),
+                 HistoryLog(folder / "history.csv"),
                  RunCheckpoint(folder / "backup"),
                  AtomicModelCheckpoint(folder / "model.keras"), *extra]
     model.fit(data, epochs=epochs, steps_per_epoch=2, callbacks=callbacks,
@@ -313,3 +313,21 @@ def test_a_really_full_disk_is_one_line_and_the_run_resumes(tmp_path,
     rows = read("history.csv").strip().splitlines()
     assert [row.split(",")[0] for row in rows[1:]] == ["0", "1"]
 
+
+
+def test_the_history_has_the_columns_of_the_run_and_keeps_its_header(
+        tmp_path):
+    """No all-NA val_ columns where nothing is validated (Keras' CSVLogger
+    adds them); a resume appends under the file's header; a log with a new
+    column widens the header, earlier rows NA there."""
+    log = HistoryLog(tmp_path / "history.csv")
+    log.on_epoch_end(0, {"loss": 2.5, "frame_mse": 9.0})
+    log.on_epoch_end(1, {"loss": 2.0, "frame_mse": 8.0})
+    assert (tmp_path / "history.csv").read_text() == (
+        "epoch,frame_mse,loss\n0,9.0,2.5\n1,8.0,2.0\n")
+    resumed = HistoryLog(tmp_path / "history.csv")
+    resumed.on_epoch_end(2, {"frame_mse": 7.0, "loss": 1.5})
+    resumed.on_epoch_end(3, {"frame_mse": 6.0, "loss": 1.0, "val_loss": 1.25})
+    assert (tmp_path / "history.csv").read_text() == (
+        "epoch,frame_mse,loss,val_loss\n0,9.0,2.5,NA\n1,8.0,2.0,NA\n"
+        "2,7.0,1.5,NA\n3,6.0,1.0,1.25\n")

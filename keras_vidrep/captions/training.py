@@ -138,6 +138,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     """
     import keras
 
+    from keras_vidrep.checkpoints import HistoryLog
     from keras_vidrep.checkpoints import RunCheckpoint
     from keras_vidrep.checkpoints import RunLock
     from keras_vidrep.checkpoints import StopOnNonFiniteLoss
@@ -209,8 +210,7 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
                       shuffle=False,  # the stream's order, for resumes
                       callbacks=[stop_check,
                                  StopOnNonFiniteLoss(steps_per_epoch, backup),
-                                 keras.callbacks.CSVLogger(
-                                     out / "history.csv", append=True),
+                                 HistoryLog(out / "history.csv"),
                                  RunCheckpoint(backup)])
             save_model_atomically(model, out / "model.keras")
         record(steps_reached=run["steps"])
