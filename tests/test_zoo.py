@@ -450,3 +450,15 @@ def test_a_broken_preset_config_is_one_clear_error(tmp_path, text, message):
     (tmp_path / "preset" / "config.json").write_text(text)
     with pytest.raises(ValueError, match=message):
         keras_vidrep.load(tmp_path / "preset")
+
+
+def test_a_loaded_model_is_compiled_to_fine_tune_at_a_tenth_of_the_rate():
+    """At the training rate (1e-3) a fresh RMSProp makes a pretrained model
+    worse within 100 steps (benchmarks/fine_tune_rate.py); load compiles at
+    1e-4, where it improves."""
+    import keras
+
+    model = keras_vidrep.load("predictor_fc")
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert float(keras.ops.convert_to_numpy(
+        model.optimizer.learning_rate)) == pytest.approx(1e-4)
