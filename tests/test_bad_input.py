@@ -678,7 +678,6 @@ def test_sigkill_at_any_moment_of_an_export_leaves_no_broken_version(
     (overwriting a version that exists), then a look at what TF Serving
     would see, then the next export."""
     import subprocess
-    import sys
     import time
 
     import tensorflow as tf
