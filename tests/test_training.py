@@ -268,3 +268,24 @@ def test_initial_weights_errors_name_what_was_received(tmp_path, mnist_dir):
     mismatch = run_cli(mnist_dir, *common, "--out", str(tmp_path / "c"),
                        "--initial-weights", "predictor_conv")
     assert mismatch.returncode == 2 and "do not fit" in mismatch.stderr
+
+
+def test_a_predictor_starts_from_a_composite_by_layer_name(tmp_path):
+    """The composite's encoder and future decoder carry the predictor's
+    layer names: --initial-weights takes them and leaves the reconstruction
+    decoder out (how the zoo's predictor_conv was started)."""
+    from keras_vidrep.initial_weights import load_initial_weights
+    from keras_vidrep.models import build_model
+
+    sizes = dict(hidden_sizes=[4], frame_size=32, input_frames=2,
+                 future_frames=2)
+    composite = build_model("composite_conv", **sizes)
+    composite.save(tmp_path / "composite.keras")
+    predictor = build_model("predictor_conv", **sizes)
+    load_initial_weights(predictor, tmp_path / "composite.keras")
+    given = {weight.path: weight for weight in composite.weights}
+    assert len(predictor.weights) < len(composite.weights)
+    for weight in predictor.weights:
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(weight),
+            keras.ops.convert_to_numpy(given[weight.path]))
