@@ -46,6 +46,24 @@ def run_stages(name):
     return stages
 
 
+def started_from(name):
+    """The other zoo model whose weights ``name``'s first run started from
+    (``--initial-weights OTHER``, e.g. a predictor from the composite that
+    shares its layers), or None."""
+    stages = run_stages(name)
+    source = stages[0][0].get("initial_weights") if stages else None
+    return source if source in zoo.list_models() and source != name else None
+
+
+def sequences_seen(name):
+    """Training sequences behind ``name``'s weights: its runs', plus those
+    of the zoo model it started from (``started_from``)."""
+    own = sum(planned_steps(run) * run["batch_size"]
+              for run, _ in run_stages(name))
+    source = started_from(name)
+    return own + (sequences_seen(source) if source else 0)
+
+
 def _backend(run):
     """The Keras backend a run trained under: the record's own field (the
     first zoo runs) or its last part's (``train`` records one part per start
@@ -278,11 +296,16 @@ def _against_sibling(name, report):
         "frame_mse"]["mean"]
     change = 100 * (ours / theirs - 1)
     stages = [run_stages(n) for n in (name, sibling)]
-    seen = [sum(planned_steps(run) * run["batch_size"] for run, _ in runs)
-            for runs in stages]
+    seen = [sequences_seen(n) for n in (name, sibling)]
+
+    def trained(model, runs):
+        source = started_from(model)
+        return (_trained(runs) or "not trained") + (
+            f", after {source}'s" if source else "")
+
     budgets = (f"this model trained on {seen[0]:,} sequences "
-               f"({_trained(stages[0]) or 'not trained'}), {sibling} on "
-               f"{seen[1]:,} ({_trained(stages[1]) or 'not trained'})")
+               f"({trained(name, stages[0])}), {sibling} on "
+               f"{seen[1]:,} ({trained(sibling, stages[1])})")
     verdict = ("within 5% of it or better" if change <= 5 else
                "more than 5% worse")
     lines = ["", f"## Against its unconditioned sibling, {sibling}", "",
@@ -407,6 +430,13 @@ def model_card(name):
         sequences += run_sequences
     if len(stages) > 1:
         lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]
+    source = started_from(name)
+    if source:
+        lines += ["", f"It started from the weights of the zoo's {source} "
+                  f"(`--initial-weights {source}`: the layers the two share "
+                  f"by name), trained on {sequences_seen(source):,} "
+                  f"sequences; counted with those, {sequences_seen(name):,} "
+                  "sequences are behind these weights."]
     bouncing = report["bouncing_digits_test"]
     physics = report.get("bounce", "mirror")  # records before the clamp rule
     lines += ["", "## Evaluation", "",

@@ -462,3 +462,24 @@ def test_a_loaded_model_is_compiled_to_fine_tune_at_a_tenth_of_the_rate():
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
     assert float(keras.ops.convert_to_numpy(
         model.optimizer.learning_rate)) == pytest.approx(1e-4)
+
+
+def test_a_model_started_from_another_counts_its_sequences(monkeypatch):
+    """predictor_conv started from composite_conv's weights: its budget
+    counts the composite's sequences, and its sibling's card says so."""
+    from keras_vidrep import zoo_records
+
+    records = {
+        "predictor_conv": [({"steps": 100, "batch_size": 32,
+                             "initial_weights": "composite_conv"}, None)],
+        "composite_conv": [({"steps": 1000, "batch_size": 32}, None),
+                           ({"steps": 500, "batch_size": 32,
+                             "initial_weights": "composite_conv"}, None)],
+        "predictor_fc": [({"steps": 10, "batch_size": 2,
+                           "initial_weights": "runs/x/model.keras"}, None)]}
+    monkeypatch.setattr(zoo_records, "run_stages", records.__getitem__)
+    assert zoo_records.started_from("predictor_conv") == "composite_conv"
+    assert zoo_records.started_from("composite_conv") is None  # itself
+    assert zoo_records.started_from("predictor_fc") is None  # a file
+    assert zoo_records.sequences_seen("predictor_conv") == 3_200 + 48_000
+    assert zoo_records.sequences_seen("predictor_fc") == 20
