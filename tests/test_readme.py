@@ -29,12 +29,15 @@ def block_with(words):
     return code
 
 
-# Blocks that need nothing but our package and TensorFlow's data package
-# run under every backend; the others say which backend they need.
+# Blocks that the README offers for every backend run under each; the
+# others under TensorFlow. The models block trains a conv model on 64x64
+# clips: under JAX, XLA's CPU step of that model took minutes on the
+# 2-core Intel Xeon of 2026-12-02 (2 s under TensorFlow), more than a test
+# can take; test_backends.py trains and evaluates on every backend.
 ANY_BACKEND = ("from keras_vidrep.layers import ConvLSTM",
-               "BouncingDigitBatches(load_mnist_digits(\"train\"), batch_size=16,\n",
-               "model = build_model(\"composite_conv_cond\")")
-TENSORFLOW = ("bouncing_digits(digits, batch_size=16, seed=0)",
+               "BouncingDigitBatches(load_mnist_digits(\"train\"), batch_size=16,\n")
+TENSORFLOW = ("model = build_model(\"composite_conv_cond\")",
+              "bouncing_digits(digits, batch_size=16, seed=0)",
               "ProbeData.draw(100",
               "keras_vidrep.load(\"composite_conv\")       # pretrained")
 
