@@ -382,17 +382,15 @@ class HistoryLog(keras.callbacks.Callback):
         else:
             header = ["epoch"] + sorted(values)
         new = [key for key in sorted(values) if key not in header]
+        header += new
         row = [str(epoch)] + [values.get(key, "NA") for key in header[1:]]
-        if new:  # a wider header: the file is rewritten whole
-            rows = read_history(self.path) if exists else []
-            header += new
+        if new and exists:  # a wider header: the file is rewritten whole
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(header)
             writer.writerows([[old.get(key, "NA") for key in header]
-                              for old in rows])
-            writer.writerow([str(epoch)] + [values.get(key, "NA")
-                                            for key in header[1:]])
+                              for old in read_history(self.path)])
+            writer.writerow(row)
             atomic_write(self.path, buffer.getvalue())
             return
         with open(self.path, "a", newline="") as f:
