@@ -71,17 +71,26 @@ def export(model, base_path, version=1, overwrite=False):
 
     Writes ``base_path/version/`` with the signatures ``serving_default``
     (``frames`` -> ``reconstruction`` and/or ``future``) and ``encode``
-    (``frames`` -> ``representation``); an existing version is refused
-    unless ``overwrite``. Returns the folder. See
-    ``keras_vidrep.saved_model.export``.
+    (``frames`` -> ``representation``); for a captioner, the signature
+    ``caption`` (``frames`` -> a ``tf.string`` caption, greedy). An existing
+    version is refused unless ``overwrite``. Returns the folder. See
+    ``keras_vidrep.saved_model.export`` and ``export_captioner``.
 
     Example:
 
     >>> keras_vidrep.export(keras_vidrep.load("composite_conv"),
     ...                     "saved_models/composite_conv", version=3)
     """
+    from keras_vidrep.models.captioner import S2VTCaptioner
     from keras_vidrep.saved_model import export as export_saved_model
 
+    if isinstance(model, S2VTCaptioner):
+        from keras_vidrep.captions.tokens import id_to_word
+        from keras_vidrep.captions.tokens import make_tokenizer
+        from keras_vidrep.saved_model import export_captioner
+
+        return export_captioner(model, base_path, id_to_word(make_tokenizer()),
+                                version=version, overwrite=overwrite)
     return export_saved_model(model, base_path, version=version,
                               overwrite=overwrite)
 

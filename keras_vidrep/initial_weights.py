@@ -27,12 +27,59 @@ def _readable_weights_file(path):
         return False
 
 
+def _transfer(model, trained):
+    """Copies ``trained``'s weights into ``model`` by weight path; returns
+    the paths of the weights ``model`` has and ``trained`` has not.
+
+    What this adds to ``load_weights`` (which matches layer by layer and
+    refuses a layer whose weights differ in number): a conditional model
+    started from its unconditioned sibling. Their decoders differ only in
+    the input kernel with which a conditional decoder reads the previous
+    frame; that kernel starts at zeros, so that the conditional model
+    starts out computing exactly what its sibling computes and training
+    teaches it what to take from the frame. Any other weight the source
+    lacks, or one whose shape differs, is refused.
+    """
+    given = {weight.path: weight for weight in trained.weights}
+    new, wrong = [], []
+    for weight in model.weights:
+        match = given.get(weight.path)
+        if match is None:
+            new.append(weight)
+        elif tuple(match.shape) != tuple(weight.shape):
+            wrong.append(f"{weight.path}: {tuple(match.shape)} given, "
+                         f"{tuple(weight.shape)} expected")
+    input_kernels = {weight.path for weight in new
+                     if weight.path.endswith("/kernel")
+                     and weight.path.rsplit("/", 1)[0] + "/recurrent_kernel"
+                     in given}
+    # A scheduled-sampling clock is state, not a weight to learn.
+    other = [weight.path for weight in new
+             if weight.path not in input_kernels
+             and not weight.path.endswith("teacher_forcing_step")]
+    if wrong or other:
+        raise ValueError("; ".join(
+            wrong + [f"{path}: not in the source" for path in other]))
+    for weight in model.weights:
+        if weight.path in input_kernels:
+            weight.assign(keras.ops.zeros(weight.shape, weight.dtype))
+        elif weight.path in given:
+            weight.assign(keras.ops.cast(given[weight.path], weight.dtype))
+    return sorted(input_kernels)
+
+
 def load_initial_weights(model, source):
     """Loads a zoo name's pretrained weights, a ``.weights.h5`` or a
-    ``.keras`` file into ``model``; clear errors for anything else."""
+    ``.keras`` file into ``model``; clear errors for anything else.
+
+    A conditional model also starts from its unconditioned sibling (a zoo
+    name or a ``.keras`` file): the decoders' frame-input kernels start at
+    zeros (see ``_transfer``), and their paths are printed.
+    """
     from keras_vidrep import zoo
 
     source = str(source)
+    trained = None
     if source in zoo.list_models():
         path = zoo.weights_path(source)
     else:
@@ -84,6 +131,16 @@ def load_initial_weights(model, source):
             else:
                 model.load_weights(path)
     except ValueError as error:
-        raise TrainingError(
-            f"The weights in {path} do not fit {model.name} as configured "
-            f"for this run: {error}") from error
+        if trained is None and source in zoo.list_models():
+            trained = zoo.load(source, compile=False)
+        try:
+            if trained is None:
+                raise error
+            started = _transfer(model, trained)
+        except ValueError:
+            raise TrainingError(
+                f"The weights in {path} do not fit {model.name} as "
+                f"configured for this run: {error}") from error
+        print(f"{model.name}: started from {source}; "
+              f"{len(started)} frame-input kernel(s) start at zeros: "
+              + ", ".join(started))

@@ -6,8 +6,8 @@ to its last step, evaluates it on held-out sequences of the test digits
 (clamp-and-flip physics) next to the model it would replace, evaluated on
 the same sequences, and refuses unless it is better (``force`` overrides).
 A zoo captioner (``keras_vidrep.captions.presets``) takes a finished
-``keras-vidrep train-captioner`` run and is judged on the greedy BLEU-4 of
-held-out clips; its SavedModel serves the ``caption`` signature.
+``keras-vidrep train-captioner`` run and is judged on the greedy content score of
+held-out clips (``captions.presets.HEADLINE``); its SavedModel serves the ``caption`` signature.
 It writes nothing in the live zoo until everything is written and checked
 (``_switch``): one promotion at a time (a lock), then
 
@@ -43,7 +43,7 @@ SIZE_BUDGET_MIB = 200
 def _headline(name, report):
     """(target, value, higher is better) the zoo model ``name`` is judged
     on: a video model's MSE per frame of the future if it predicts one, else
-    of the reconstruction; a captioner's greedy BLEU-4."""
+    of the reconstruction; a captioner's greedy content score."""
     from keras_vidrep import zoo
     from keras_vidrep.captions.presets import headline
 
@@ -268,7 +268,7 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
 
     Returns:
         A dict: ``old`` and ``new`` headline values (MSE per frame, or a
-        captioner's greedy BLEU-4), the ``target`` they measure,
+        captioner's greedy content score), the ``target`` they measure,
         ``higher_is_better``, the ``version`` exported,
         ``saved_models_mib``.
 
@@ -330,8 +330,8 @@ def _promote_locked(run_dir, run, name, *, sequences, seed, digits, force):
         report["replaces"] = {
             "version": max(_next_version(saved)[1], default=None),
             "target": target,
-            # Under the metric's own name: frame_mse, or bleu4.
-            ("bleu4" if higher_is_better else "frame_mse"): old}
+            # Under the metric's own name: frame_mse, or content.
+            (target if higher_is_better else "frame_mse"): old}
     version = _next_version(saved)[0]
     targets = _targets(name)
     with _staged_zoo(name, targets):

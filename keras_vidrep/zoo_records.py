@@ -16,6 +16,8 @@ from keras_vidrep import zoo
 from keras_vidrep.checkpoints import planned_steps
 from keras_vidrep.checkpoints import read_history
 from keras_vidrep.checkpoints import read_run_record
+from keras_vidrep.captions.baselines import CONTENT_FREE
+from keras_vidrep.captions.metrics import score_of
 from keras_vidrep.captions.presets import CAPTIONERS
 from keras_vidrep.captions.presets import train_command as captioner_train_command
 from keras_vidrep.models import VARIANTS
@@ -332,7 +334,8 @@ def _against_sibling(name, report):
     return lines
 
 
-_CAPTION_METRICS = (("bleu4", "BLEU-4", "{:.1f}"),
+_CAPTION_METRICS = (("content", "content", "{:.3f}"),
+                    ("bleu4", "BLEU-4", "{:.1f}"),
                     ("exact_match", "exact match", "{:.3f}"),
                     ("well_formed", "well formed", "{:.3f}"),
                     ("digit_accuracy", "digits right", "{:.3f}"),
@@ -368,24 +371,53 @@ def _captioner_card(name, preset, stages, report):
     lines += ["## Evaluation", "",
               f"{report['clips']:,} held-out clips of the **test** digits, each "
               "against the grammar's six reference captions "
-              "(`keras_vidrep.captions.caption_scores`; BLEU-4 by sacrebleu).",
-              "", "| decoding | " + " | ".join(
+              "(`keras_vidrep.captions.caption_scores`; BLEU-4 by sacrebleu). "
+              "Content is the mean of digits right and paths right, the score "
+              "a captioner is promoted on; below the model, the same scores "
+              "of captions that saw nothing or half of each clip "
+              "(`keras_vidrep.captions.baselines`), on the same clips.",
+              "", "| captions | " + " | ".join(
                   label for _, label, _ in _CAPTION_METRICS) + " |",
               "|---|" + "---:|" * len(_CAPTION_METRICS)]
-    for beam, scores in report["scores"].items():
-        decoding = "greedy" if beam == "1" else f"beam {beam}"
-        lines.append(f"| {decoding} | " + " | ".join(
-            fmt.format(scores[metric]) for metric, _, fmt in _CAPTION_METRICS)
-            + " |")
+    rows = [("model, greedy" if beam == "1" else f"model, beam {beam}",
+             scores) for beam, scores in report["scores"].items()]
+    rows += [(f"content-free: {CONTENT_FREE[kind]}", scores) for kind, scores
+             in _content_free(report).items()]
+    for label, scores in rows:
+        lines.append(f"| {label} | " + " | ".join(
+            fmt.format(score_of(scores, metric))
+            for metric, _, fmt in _CAPTION_METRICS) + " |")
+    ours = score_of(report["scores"]["1"], "content")
+    above = [CONTENT_FREE[kind] for kind, scores in _content_free(report).items()
+             if score_of(scores, "content") >= ours]
+    lines += ["", f"Greedy content {ours:.3f}: " + (
+        "above every content-free caption." if not above else
+        "not above " + "; ".join(f"'{words}'" for words in above) + ".")]
     lines += ["", "Examples (greedy):", ""] + [
         f"- model: `{example['model']}`; truth: `{example['truth']}`"
         for example in report["examples"]]
     replaced = report.get("replaces")
     if replaced:
+        # A record of before the content score replaced BLEU-4 names BLEU-4.
+        metric, words, fmt = (("content", "content score", "{:.3f}")
+                              if "content" in replaced else
+                              ("bleu4", "BLEU-4", "{:.1f}"))
         lines += ["", f"Replaced SavedModel version {replaced['version']}, "
-                  f"whose greedy BLEU-4 on the same clips was "
-                  f"{replaced['bleu4']:.1f}."]
+                  f"whose greedy {words} on the same clips was "
+                  f"{fmt.format(replaced[metric])}."]
     return "\n".join(lines) + "\n"
+
+
+def _content_free(report):
+    """The content-free captions' scores on the clips of ``report``: its
+    own, or, for a record written before they were recorded, computed on
+    the same clips (the same seed draws them)."""
+    if "content_free" in report:
+        return report["content_free"]
+    from keras_vidrep.captions.baselines import content_free_scores
+    from keras_vidrep.captions.training import held_out_clips
+
+    return content_free_scores(held_out_clips(report["clips"])[1])
 
 
 def model_card(name):
@@ -510,19 +542,26 @@ def write_index():
         card = f"[card](cards/{name}.md)" if report else "-"
         lines.append(f"| {name} | {zoo.build_preset(name).count_params():,} | "
                      f"{trained} | {cells[0]} | {cells[1]} | {card} |")
-    lines += ["", "Captioners (S2VT, `keras_vidrep.captions`): BLEU-4 (0-100) "
-              "and exact-match rate of greedy captions of held-out clips of "
-              "the test digits.", "",
-              "| model | parameters | trained | BLEU-4 | exact match | card |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "Captioners (S2VT, `keras_vidrep.captions`): content (the "
+              "mean of digits right and paths right), BLEU-4 (0-100) and "
+              "exact-match rate of greedy captions of held-out clips of the "
+              "test digits; in brackets the same score of captions in the "
+              "grammar with random digits and paths, on the same clips.", "",
+              "| model | parameters | trained | content | BLEU-4 | exact match | card |",
+              "|---|---|---|---|---|---|---|"]
     for name in CAPTIONERS:
         report = _evaluation(name)
         scores = report["scores"]["1"] if report else None
+        floor = _content_free(report)["random"] if report else None
         lines.append(
             f"| {name} | {zoo.build_preset(name).count_params():,} | "
             f"{_trained(run_stages(name)) or 'not yet'} | "
-            + (f"{scores['bleu4']:.1f} | {scores['exact_match']:.3f} | "
-               f"[card](cards/{name}.md)" if scores else "- | - | -") + " |")
+            + (f"{score_of(scores, 'content'):.3f} "
+               f"({floor['content']:.3f}) | {scores['bleu4']:.1f} "
+               f"({floor['bleu4']:.1f}) | "
+               f"{scores['exact_match']:.3f} | "
+               f"[card](cards/{name}.md)" if scores else "- | - | - | -")
+            + " |")
     path = zoo.ROOT / "zoo" / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -195,6 +195,30 @@ def test_captioner_refuses_bad_arguments():
         model.generate(np.zeros((2, 8, 8, 1), "float32"))
 
 
+def test_a_captioner_captions_through_the_calls_of_every_zoo_model(tmp_path):
+    """predict(frames) gives the greedy ids, calling it on bare frames says
+    what to call, and keras_vidrep.export writes its caption signature."""
+    import tensorflow as tf
+
+    import keras_vidrep
+
+    words = id_to_word(make_tokenizer())
+    keras.utils.set_random_seed(0)
+    model = S2VTCaptioner(vocabulary_size=len(words), max_length=8, units=4,
+                          embedding_size=2, features=2)
+    frames = np.random.default_rng(0).random((3, 10, 64, 64, 1), "float32")
+    np.testing.assert_array_equal(
+        model.predict(frames, batch_size=2),
+        keras.ops.convert_to_numpy(model.generate(frames)))
+    assert model.predict(frames[:0]).shape == (0, 8)
+    with pytest.raises(ValueError, match="use model.generate\\(frames\\) or "
+                                         "model.predict\\(frames\\). Received: "
+                                         "inputs=a tensor of shape"):
+        model(frames)
+    folder = keras_vidrep.export(model, tmp_path / "captioner")
+    assert "caption" in tf.saved_model.load(str(folder)).signatures
+
+
 def test_caption_scores_fixed_values():
     from keras_vidrep.captions import caption_scores
 
@@ -215,6 +239,40 @@ def test_caption_scores_fixed_values():
     assert perfect["bleu4"] == pytest.approx(100.0)
     with pytest.raises(ValueError, match="Received: 2 captions for 3 clips"):
         caption_scores(generated[:2], references)
+    assert scores["content"] == pytest.approx((4 / 6 + 3 / 6) / 2)
+
+
+def test_content_free_captions_keep_only_what_their_kind_says():
+    from keras_vidrep.captions.baselines import FIXED_CAPTION
+    from keras_vidrep.captions.baselines import content_free_captions
+    from keras_vidrep.captions.baselines import content_free_scores
+
+    rng = np.random.default_rng(0)
+    references = []
+    for _ in range(200):
+        digits = tuple(int(d) for d in rng.integers(10, size=2))
+        paths = tuple(digit_path(*map(int, rng.integers(8, size=2)))
+                      for _ in range(2))
+        references.append([caption(digits, paths)])
+    truths = [parse_caption(refs[0]) for refs in references]
+    for kind, digits_kept, paths_kept in (("right_digits", True, False),
+                                          ("right_paths", False, True),
+                                          ("random", False, False)):
+        parsed = [parse_caption(text) for text in
+                  content_free_captions(references, kind, seed=1)]
+        assert all(parsed)
+        same_digits = np.mean([p[0] == t[0] for p, t in zip(parsed, truths)])
+        same_paths = np.mean([p[1] == t[1] for p, t in zip(parsed, truths)])
+        assert (same_digits == 1) == digits_kept, kind
+        assert (same_paths == 1) == paths_kept, kind
+    assert content_free_captions(references[:2], "fixed") == [FIXED_CAPTION] * 2
+    assert content_free_captions(references, "random", seed=3) == (
+        content_free_captions(references, "random", seed=3))
+    scores = content_free_scores(references)
+    assert scores["right_digits"]["digit_accuracy"] == 1.0
+    assert scores["random"]["content"] < 0.2
+    with pytest.raises(InputError, match="Valid kinds: fixed, random"):
+        content_free_captions(references, "nothing")
 
 
 CAPTION_SCRIPT = """

@@ -58,13 +58,46 @@ def test_variants_fill_both_conditional_rows_in_three_ways():
 
 
 @pytest.mark.parametrize("better, worse, verdict", [
-    ([1.0, 1.2], [2.0, 2.2], "yes (-47.6%, every seed)"),
-    ([2.0, 2.2], [1.0, 1.2], "no (+90.9%, every seed)"),
-    ([1.0, 2.0], [1.5, 2.5], "not resolved (-25.0%; the seeds overlap)"),
-    ([1.0], [2.0], "yes (-50.0%; one seed: not confirmed)"),
+    ([1.0, 1.2], [2.0, 2.2], "yes (-47.6%; every seed)"),
+    ([2.0, 2.2], [1.0, 1.2], "no (+90.9%; every seed)"),
+    ([1.0, 2.0], [1.5, 2.5],
+     "undecided at this budget (-25.0%; the seeds overlap)"),
+    # Every seed below, but by less than twice the seed spread.
+    ([1.0, 1.9], [2.0, 2.9],
+     "undecided at this budget (-40.8%; within twice the seed spread)"),
+    # A large difference on one seed still decides nothing.
+    ([1.0], [2.0], "undecided at this budget (-50.0%; one seed)"),
+    ([1.0, 1.2], [2.0, 2.2],
+     ("undecided at this budget (-47.6%; every seed; not converged: a)",
+      ["a"])),
 ])
 def test_verdicts(better, worse, verdict):
-    assert judge(better, worse) == verdict
+    verdict, unconverged = (verdict if isinstance(verdict, tuple)
+                            else (verdict, ()))
+    assert judge(better, worse, unconverged=unconverged) == verdict
+
+
+def test_the_rule_reads_the_metric_direction():
+    from keras_vidrep.experiments.verdicts import separate
+
+    assert separate([0.8, 0.81], [0.5, 0.52], higher_is_better=True) == (
+        "yes", "every seed")
+    assert separate([0.8, 0.81], [0.5, 0.52])[0] == "no"
+    with pytest.raises(ValueError, match="Received: better=\\[\\]"):
+        separate([], [1.0])
+
+
+def test_a_report_compares_each_training_regime_and_flags_a_doubtful_figure():
+    """A claim on a conditional model answers per regime (never for the
+    best of three by test score); an unconverged row is undecided; the lab
+    report's composite figure is flagged."""
+    report = (REPO / "experiments/variants/cpu/report.md").read_text()
+    assert "Best training" not in report
+    for regime in ("teacher forcing", "scheduled sampling", "free-running"):
+        assert (f"Conv: does conditioning help the future predictor? "
+                f"[{regime}] **undecided at this budget") in report
+    assert "| no: not converged |" in report
+    assert "11.7x below its own FC Future Predictor" in report
 
 
 def test_smoke_run_records_reports_and_resumes(tmp_path, mnist_dir):

@@ -138,7 +138,7 @@ def test_an_epochs_run_record_states_its_steps(checkout):
 def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
                                                   mnist_dir):
     """A finished train-captioner run becomes the zoo's captioner: judged on
-    BLEU-4 (higher is better), exported with its caption signature, loaded
+    its content score (higher is better), exported with its caption signature, loaded
     by name, with a card and a row in the index."""
     import numpy as np
 
@@ -156,13 +156,15 @@ def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
                                          "'predictor_fc'"):
         promote(run, NAME)
     result = promote(run, name, sequences=6, digits=mnist_dir)
-    assert result["target"] == "bleu4" and result["higher_is_better"]
+    assert result["target"] == "content" and result["higher_is_better"]
     assert result["old"] is None and result["version"] == 1
     saved = checkout / "saved_models" / name
     assert (saved / "1" / "saved_model.pb").is_file()
     evaluation = json.loads((checkout / "zoo" / "evaluations" / f"{name}.json")
                             .read_text())
     assert evaluation["clips"] == 6 and set(evaluation["scores"]) == {"1", "5"}
+    assert set(evaluation["content_free"]) == {
+        "random", "right_digits", "right_paths", "fixed"}
     table = json.loads((checkout / "zoo_presets.json").read_text())
     assert table[name]["sha256"] == presets.sha256(saved / zoo.WEIGHTS_FILE)
     assert table[name]["recipe"] == (
@@ -176,14 +178,15 @@ def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
     assert generate_captions(model, frames) == generate_captions(trained,
                                                                  frames)
     card = (checkout / "zoo" / "cards" / f"{name}.md").read_text()
-    assert "| greedy | " in card and "| beam 5 | " in card
+    assert "| model, greedy | " in card and "| model, beam 5 | " in card
+    assert "| content-free: the clip's digits, random paths | 0." in card
     assert "keras-vidrep train-captioner --steps 2" in card
     index = (checkout / "zoo" / "README.md").read_text()
     assert f"| {name} | 1,191,391 | 2 steps x 2 | " in index
     assert f'name: "{name}"' in (checkout / "saved_models" / "models.config"
                                 ).read_text()
     # The same weights again are not better: refused.
-    with pytest.raises(InputError, match="bleu4 .* against .* on the same 6"):
+    with pytest.raises(InputError, match="content .* against .* on the same 6"):
         promote(run, name, sequences=6, digits=mnist_dir)
 
 

@@ -149,3 +149,26 @@ def test_the_serving_block_queries_a_server(tmp_path, mnist_dir):
         rest.shutdown()
         rest.server_close()
         server.stop(None)
+
+
+def test_figures_quoted_in_the_readme_are_those_of_their_sources():
+    """Figures the README quotes from a report, a benchmark table or a
+    test are read back from there: a rerun that changes them fails here
+    until the README says the new ones."""
+    readme = " ".join((REPO / "README.md").read_text().split())
+    report = (REPO / "experiments/representations/cpu/report.md").read_text()
+    for task in ("digits", "motion"):
+        chance = re.search(rf"^\| {task} \| ([0-9.]+) \|", report, re.M)[1]
+        assert re.search(rf"\| `{task}` \(.*?\| {chance} \|", readme), task
+    benchmarks = (REPO / "benchmarks/README.md").read_text()
+    ratio = re.search(r"^\| PeepholeLSTM, peepholes \(vs LSTM\) \| [0-9]+ / "
+                      r"[0-9]+ \(([0-9.]+)\)", benchmarks, re.M)[1]
+    assert f"takes {ratio}x the time of `keras.layers.LSTM`" in readme
+    demo = [float(value) for value in re.findall(
+        r"^\| 49bfc48 / adc4815 .*?\| \*\*([0-9.]+)\*\*", benchmarks, re.M)]
+    assert f"{min(demo):.1f}-{max(demo):.1f} over two seeds" in readme
+    bounds = re.search(r"difference\.max\(\) < ([0-9.]+) and "
+                       r"difference\.mean\(\) < ([0-9.]+)",
+                       (REPO / "tests/test_precision.py").read_text())
+    assert (f"by less than {bounds[1]} at most and {bounds[2]} on average"
+            in readme)

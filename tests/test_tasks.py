@@ -189,11 +189,40 @@ def test_bad_arguments_say_what_was_received(small_data):
 
 
 def test_compare_needs_every_seed_to_call_a_difference():
-    assert _compare([0.5, 0.6], [0.3, 0.4]) == "+0.200 (higher on every seed)"
-    assert _compare([0.3, 0.4], [0.5, 0.6]) == "-0.200 (lower on every seed)"
-    assert "not resolved" in _compare([0.3, 0.6], [0.4, 0.5])
-    assert "one seed" in _compare([0.3], [0.4])
+    assert _compare([0.5, 0.6], [0.3, 0.4]) == "+0.200 (higher: every seed)"
+    assert _compare([0.3, 0.4], [0.5, 0.6]) == "-0.200 (lower: every seed)"
+    assert _compare([0.3, 0.7], [0.4, 0.5]) == (
+        "+0.050 (undecided at this budget: the seeds overlap)")
+    assert _compare([0.3], [0.9]) == "-0.600 (undecided at this budget: one seed)"
     assert _compare([], [0.4]) is None
+
+
+def test_class_prior_ranks_by_the_labelled_frequencies():
+    import numpy as np
+
+    from keras_vidrep.tasks import class_prior
+
+    class Data:
+        # Class 2 is the most frequent among the labelled clips.
+        targets = {"t": np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1]], "float32")}
+        eval_targets = {"t": np.array([[0, 0, 1], [1, 0, 0]], "float32")}
+
+    # k = 1 for both clips: the prior's top class (2) is right once.
+    assert class_prior("t", Data) == pytest.approx(0.5)
+    # From the first labelled clip alone, still class 2.
+    assert class_prior("t", Data, labels=1) == pytest.approx(0.5)
+
+
+def test_raw_pixels_are_a_probe_encoder():
+    import numpy as np
+
+    from keras_vidrep.tasks.probe import PIXELS
+    from keras_vidrep.tasks.probe import resolve_encoder
+
+    encoder, shape = resolve_encoder(PIXELS)
+    frames = np.random.default_rng(0).random((2, *shape), "float32")
+    np.testing.assert_array_equal(encoder.predict(frames, verbose=0),
+                                  frames.reshape(2, -1))
 
 
 def test_probe_command_prints_each_protocol_next_to_chance(mnist_dir):

@@ -13,6 +13,8 @@ import pytest
 
 import keras
 
+from keras_vidrep.checkpoints import TrainingError
+
 import keras_vidrep  # noqa: F401  (registers our classes for load_model)
 
 from tests.helpers import REPO
@@ -268,6 +270,34 @@ def test_initial_weights_errors_name_what_was_received(tmp_path, mnist_dir):
     mismatch = run_cli(mnist_dir, *common, "--out", str(tmp_path / "c"),
                        "--initial-weights", "predictor_conv")
     assert mismatch.returncode == 2 and "do not fit" in mismatch.stderr
+
+
+def test_a_conditional_model_starts_from_its_unconditioned_sibling(
+        tmp_path, capsys):
+    """The conditional decoders' frame-input kernels, which the sibling
+    lacks, start at zeros: the model starts out predicting exactly what the
+    sibling predicts (how the zoo's conditional conv models were started)."""
+    from keras_vidrep.initial_weights import load_initial_weights
+    from keras_vidrep.models import build_model
+
+    sizes = dict(hidden_sizes=[4], frame_size=32, input_frames=2,
+                 future_frames=2)
+    composite = build_model("composite_conv", **sizes)
+    composite.save(tmp_path / "composite.keras")
+    conditional = build_model("composite_conv_cond", teacher_forcing=False,
+                              **sizes)
+    load_initial_weights(conditional, tmp_path / "composite.keras")
+    assert "2 frame-input kernel(s) start at zeros" in capsys.readouterr().out
+    frames = np.random.default_rng(0).random((2, 2, 32, 32, 1), "float32")
+    ours, theirs = (model.predict(frames, verbose=0)
+                    for model in (conditional, composite))
+    for output in ("reconstruction", "future"):
+        np.testing.assert_allclose(ours[output], theirs[output], atol=1e-6)
+    # A model with weights the source cannot give is still refused.
+    with pytest.raises(TrainingError, match="do not fit"):
+        build_model("predictor_conv", **sizes).save(tmp_path / "p.keras")
+        load_initial_weights(build_model("composite_conv", **sizes),
+                             tmp_path / "p.keras")
 
 
 def test_a_predictor_starts_from_a_composite_by_layer_name(tmp_path):

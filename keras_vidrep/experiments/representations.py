@@ -26,6 +26,8 @@ from pathlib import Path
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.report import load_records
+from keras_vidrep.experiments.verdicts import RULE
+from keras_vidrep.experiments.verdicts import separate
 from keras_vidrep.provenance import machine_description
 
 NAME = "representations"
@@ -90,6 +92,9 @@ def all_rows():
                       name, "scratch", _architecture(name))
              for key, name in (("fc", "composite_fc"), ("conv", "composite_conv"),
                                ("fc_cond", "composite_fc_cond"))]
+    # What the frames give with no encoder at all: the probe's own baseline.
+    rows.append(ProbeRow("pixels", "raw pixels (the 10 input frames)",
+                         "pixels", "random", "pixels"))
     return rows
 
 
@@ -136,7 +141,7 @@ BUDGETS = {b.name: b for b in (
                 frozen_steps=3, frozen_batch=4, trained_steps=2,
                 trained_batch=2,
                 rows=("frozen-composite_fc", "random-fc",
-                      "fine_tuned-composite_fc", "scratch-fc"),
+                      "fine_tuned-composite_fc", "scratch-fc", "pixels"),
                 description="a check that everything runs; numbers mean "
                             "nothing"),
     ProbeBudget("cpu", label_counts=(10, 100, 1000), trained_label_counts={
@@ -179,6 +184,12 @@ def _cell_type(row):
     return row.architecture.split()[0]  # "FC-LSTM" or "ConvLSTM"
 
 
+def _zoo_sha256(name):
+    from keras_vidrep.zoo import PRESETS
+
+    return PRESETS[name]["sha256"]
+
+
 def record_path(records_root, budget, row, seed):
     return (Path(records_root) / NAME / budget.name / "records"
             / f"{row.key}-seed{seed}" / "record.json")
@@ -199,7 +210,10 @@ def run_row(budget, row, seed, data, *, records_root):
     started = time.time()
     results = run_probes(
         row.source, data, protocol=row.protocol,
-        heads=("linear",) if trains else budget.heads[_cell_type(row)],
+        # The raw pixels: the linear head (an MLP on 40,960 numbers would
+        # be the largest model of the table).
+        heads=("linear",) if trains else budget.heads.get(
+            _cell_type(row), ("linear",)),
         label_counts=_label_counts(budget, row), seed=seed,
         steps=budget.trained_steps if trains else budget.frozen_steps,
         batch_size=budget.trained_batch if trains else budget.frozen_batch)
@@ -207,6 +221,10 @@ def run_row(budget, row, seed, data, *, records_root):
         "experiment": NAME, "budget": budget.name, "row": row.key,
         "seed": seed, "label": row.label, "source": row.source,
         "protocol": row.protocol, "architecture": row.architecture,
+        # Which zoo version was probed (a later promotion changes the name's
+        # weights, not this record).
+        "weights_sha256": (_zoo_sha256(row.source)
+                           if PROTOCOLS[row.protocol].pretrained else None),
         "eval_sequences": budget.eval_sequences, "bounce": "clamp",
         "results": results, "seconds": round(time.time() - started, 1),
         "machine": machine_description(), "backend": keras.backend.backend(),
@@ -304,20 +322,18 @@ def _table(rows, records, columns, head, metric="accuracy"):
 
 
 def _compare(better, worse):
-    """'+0.123 (every seed)' etc.: is ``better`` higher than ``worse``?"""
+    """Is ``better`` higher than ``worse``, by ``verdicts.RULE``: e.g.
+    '+0.200 (higher: every seed)' or '+0.010 (undecided at this budget:
+    the seeds overlap)'; None when a side has no value."""
     if not better or not worse:
         return None
     change = statistics.mean(better) - statistics.mean(worse)
-    if min(len(better), len(worse)) < 2:
-        return f"{change:+.3f} (one seed: not confirmed)"
-    if min(better) > max(worse):
-        return f"{change:+.3f} (higher on every seed)"
-    if max(better) < min(worse):
-        return f"{change:+.3f} (lower on every seed)"
-    return f"{change:+.3f} (seeds overlap: not resolved)"
+    answer, reason = separate(better, worse, higher_is_better=True)
+    words = {"yes": "higher", "no": "lower"}.get(answer, answer)
+    return f"{change:+.3f} ({words}: {reason})"
 
 
-def _verdict(rows, records, budget):
+def _verdict(rows, records, budget, baselines):
     """The report's verdict, in sentences built from the records."""
     lines = []
     by_key = {r.key: r for r in rows}
@@ -339,12 +355,20 @@ def _verdict(rows, records, budget):
                                              "linear", n))
                       if random_key in records else None)
             text = (f"- **{task}, {n} labels, frozen linear probe**: best "
-                    f"{best.label} {_summary(values)}")
+                    f"{best.label} {_summary(values)} (chance "
+                    f"{baselines[task][0]:.3f}, class prior "
+                    f"{baselines[task][1][n]:.3f})")
             if versus:
                 text += (f"; against the random {best.architecture} encoder "
                          f"{versus}")
+            pixels = (_compare(values, _cell(records["pixels"], task,
+                                             "linear", n))
+                      if "pixels" in records else None)
+            if pixels:
+                text += f"; against the raw pixels {pixels}"
             lines.append(text + ".")
     lines += _pretrained_against_random(rows, records, budget, baseline_of)
+    lines += _pretrained_against_pixels(rows, records, budget)
     for row in rows:
         if row.protocol != "fine_tuned" or row.key not in records:
             continue
@@ -384,15 +408,40 @@ def _pretrained_against_random(rows, records, budget, baseline_of):
                 if not mine or not theirs:
                     continue
                 compared += 1
-                wins += min(mine) > max(theirs)
+                wins += separate(mine, theirs, higher_is_better=True)[0] == "yes"
                 gains.append(statistics.mean(mine) - statistics.mean(theirs))
             if compared:
                 parts.append(f"{n} labels: {wins} of {compared} "
                              f"(mean gain {statistics.mean(gains):+.3f})")
         if parts:
             lines.append(f"- **{task}: frozen zoo encoders above the random "
-                         "encoder of their architecture on every seed**: "
+                         "encoder of their architecture, by the rule**: "
                          + "; ".join(parts) + ".")
+    return lines
+
+
+def _pretrained_against_pixels(rows, records, budget):
+    """Which frozen zoo encoders beat the raw pixels by the rule, per task
+    and label count (linear probe): where pretraining gives more than the
+    frames themselves."""
+    if "pixels" not in records:
+        return []
+    lines = []
+    for task in ("digits", "motion"):
+        parts = []
+        for n in budget.label_counts:
+            pixels = _cell(records["pixels"], task, "linear", n)
+            winners = [row.label for row in rows
+                       if row.protocol == "frozen" and row.key in records
+                       and pixels and _cell(records[row.key], task, "linear", n)
+                       and separate(_cell(records[row.key], task, "linear", n),
+                                    pixels, higher_is_better=True)[0] == "yes"]
+            compared = sum(row.protocol == "frozen" and row.key in records
+                           for row in rows)
+            parts.append(f"{n} labels: {len(winners)} of {compared}"
+                         + (f" ({', '.join(winners)})" if winners else ""))
+        lines.append(f"- **{task}: frozen zoo encoders above the raw pixels, "
+                     "by the rule**: " + "; ".join(parts) + ".")
     return lines
 
 
@@ -436,6 +485,37 @@ def _figure(rows, records, budget, path):
     plt.close(figure)
 
 
+def label_baselines(budget):
+    """What a probe must beat, on the budget's held-out clips: per task,
+    ``(chance, {labels: class prior})``, the class prior's top-k recall
+    averaged over the budget's seeds (each seed draws other labelled clips,
+    as the probes do)."""
+    from keras_vidrep.tasks import TASKS
+    from keras_vidrep.tasks import ProbeData
+    from keras_vidrep.tasks import chance
+    from keras_vidrep.tasks import class_prior
+
+    counts = sorted(set(budget.label_counts).union(
+        *budget.trained_label_counts.values()))
+    drawn = [ProbeData.draw(counts[-1], seed=seed,
+                            eval_sequences=budget.eval_sequences)
+             for seed in budget.seeds]
+    return {task: (chance(task, drawn[0]),
+                   {n: statistics.mean(class_prior(task, data, n)
+                                       for data in drawn) for n in counts})
+            for task in TASKS}
+
+
+def _baselines_table(baselines):
+    counts = list(next(iter(baselines.values()))[1])
+    return (["| task | chance (random ranking) | " + " | ".join(
+                f"class prior, {n} labels" for n in counts) + " |",
+             "|---|---:|" + "---:|" * len(counts)]
+            + [f"| {task} | {chance:.3f} | " + " | ".join(
+                f"{prior[n]:.3f}" for n in counts) + " |"
+               for task, (chance, prior) in baselines.items()])
+
+
 def render_report(budget_name, records_root="experiments"):
     from keras_vidrep.tasks import PROTOCOLS
     from keras_vidrep.tasks import TASKS
@@ -444,6 +524,7 @@ def render_report(budget_name, records_root="experiments"):
     folder = Path(records_root) / NAME / budget_name
     rows = rows_of(budget)
     records = load_records(folder)
+    baselines = label_baselines(budget)
     columns = [(task, n) for task in TASKS for n in budget.label_counts]
     trained_counts = sorted({n for counts in budget.trained_label_counts.values()
                              for n in counts})
@@ -467,13 +548,19 @@ def render_report(budget_name, records_root="experiments"):
         "Labelled clips come from the train digits, scores from "
         f"{budget.eval_sequences} held-out clips of the test digits. "
         "Accuracy is top-k recall (the share of a clip's true classes among "
-        "its k best-scored, k its number of true classes); chance is about "
-        "0.20 for digits and 0.26 for motion. Cells: mean ± sd over seeds "
-        "(each seed: other labelled clips, other initialisations).", "",
+        "its k best-scored, k its number of true classes). Cells: mean ± "
+        "sd over seeds (each seed: other labelled clips, other "
+        "initialisations).", "",
+        "What a probe must beat on the same held-out clips: chance, and the "
+        "class prior (every clip ranks the classes by their frequency in "
+        "the labelled clips; the motion sectors are not equally frequent), "
+        "by `keras_vidrep.tasks.chance` and `class_prior`:", "",
+        *_baselines_table(baselines), "",
         f"Records: {sum(len(v) for v in records.values())} (row, seed) pairs "
         f"of {len(rows) * len(budget.seeds)}; {seconds / 60:.0f} minutes in "
         f"all on: {'; '.join(machines) or '–'}.", "",
-        "## Verdict", "", *_verdict(rows, records, budget), "",
+        "## Verdict", "", RULE, "",
+        *_verdict(rows, records, budget, baselines), "",
         "## Frozen encoders, linear probe (accuracy)", "",
         *_table(frozen, records, columns, "linear"), "",
         "## Frozen encoders, MLP probe (accuracy)", "",

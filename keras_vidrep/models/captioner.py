@@ -22,6 +22,7 @@ greedy or beam search (``keras.ops`` only, every backend).
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vidrep._validation import InputError
@@ -108,10 +109,15 @@ class S2VTCaptioner(keras.Model):
     Returns:
         Logits (batch, L, vocabulary_size) of each next word.
 
+    ``predict(frames)`` on frames alone (as for every zoo model) gives the
+    greedy captions' word ids, as ``generate`` does;
+    ``keras_vidrep.captions.decode`` turns them into words.
+
     Example:
 
     >>> model = S2VTCaptioner(vocabulary_size=30, max_length=33)
     >>> ids = model.generate(frames, beam_size=5)   # (batch, 33) word ids
+    >>> ids = model.predict(frames)                 # greedy, in batches
 
     References:
         - Venugopalan et al. Sequence to sequence - video to text. ICCV 2015.
@@ -161,6 +167,16 @@ class S2VTCaptioner(keras.Model):
                              f"{tuple(frames.shape)}")
 
     def call(self, inputs, training=False):
+        if not isinstance(inputs, dict) or set(inputs) != {"frames", "words"}:
+            raise InputError(
+                "S2VTCaptioner is called on {'frames': ..., 'words': ...} "
+                "(teacher-forced training); to caption frames use "
+                "model.generate(frames) or model.predict(frames). Received: "
+                "inputs=" + (f"a dict with keys {sorted(inputs)}"
+                             if isinstance(inputs, dict) else
+                             f"a tensor of shape {tuple(inputs.shape)}"
+                             if hasattr(inputs, "shape") else
+                             type(inputs).__name__))
         frames, words = inputs["frames"], inputs["words"]
         self._check_frames(frames)
         features = self.frame_features(frames)
@@ -177,6 +193,21 @@ class S2VTCaptioner(keras.Model):
             ops.concatenate([read, ops.concatenate([no_words, embedded], 1)],
                             axis=-1), training=training)
         return self.logits(written[:, frames.shape[1]:])
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None,
+                callbacks=None):
+        """Greedy captions' word ids of frames ``x`` (batch, T, H, W, C), in
+        batches of ``batch_size`` (32); a dict of frames and words gives the
+        teacher-forced logits, as ``keras.Model.predict`` does."""
+        if isinstance(x, dict) or not hasattr(x, "shape"):
+            return super().predict(x, batch_size=batch_size, verbose=verbose,
+                                   steps=steps, callbacks=callbacks)
+        batch_size = batch_size or 32
+        check_positive_ints(batch_size=batch_size)
+        return np.concatenate([
+            ops.convert_to_numpy(self.generate(x[start:start + batch_size]))
+            for start in range(0, len(x), batch_size)]
+            or [np.zeros((0, self.max_length), "int32")])
 
     # === Writing ===
     def _read_clip(self, frames):

@@ -21,10 +21,11 @@ from keras_vidrep.tasks.probe import ProbeData
 from keras_vidrep.tasks.probe import build_classifier
 from keras_vidrep.tasks.probe import build_head
 from keras_vidrep.tasks.probe import chance
+from keras_vidrep.tasks.probe import class_prior
 from keras_vidrep.tasks.probe import initial_encoder
 from keras_vidrep.tasks.probe import run_probes
 
 __all__ = ["DIRECTIONS", "HEADS", "PROTOCOLS", "ProbeData", "TASKS",
-           "build_classifier", "build_head", "chance", "direction_sectors",
+           "build_classifier", "build_head", "chance", "class_prior", "direction_sectors",
            "get_task", "initial_encoder", "labelled_clips", "mean_average_precision",
            "run_probes", "score", "top_k_recall"]

@@ -98,12 +98,22 @@ def build_head(num_classes, head="linear", name="head"):
     return keras.Sequential([standardise, *layers], name=name)
 
 
+# The "encoder" of the raw-pixel baseline: the 10 input frames, flattened,
+# under the same head and protocol as every encoder.
+PIXELS = "pixels"
+
+
 def resolve_encoder(source):
     """``(encoder, input_shape)`` from a zoo name, a path ``keras_vidrep.load``
     reads, a ``VideoSeq2Seq`` model or an encoder model (``model.encoder()``;
-    its input shape is then taken as 10 frames of 64x64x1)."""
+    its input shape is then taken as 10 frames of 64x64x1). ``PIXELS``
+    (``"pixels"``) gives the raw-pixel baseline: the frames, flattened."""
     from keras_vidrep.models import VideoSeq2Seq
 
+    if source == PIXELS:
+        shape = (10, 64, 64, 1)
+        return keras.Sequential([keras.Input(shape), keras.layers.Flatten()],
+                                name=PIXELS), shape
     if isinstance(source, (str,)) or hasattr(source, "__fspath__"):
         from keras_vidrep import load
 
@@ -322,5 +332,20 @@ def chance(task, data):
     return float(np.mean(targets.sum(1) / targets.shape[1]))
 
 
+def class_prior(task, data, labels=None):
+    """Top-k recall on ``data``'s held-out clips of the class prior: every
+    clip ranks the classes by how often they occur in the first ``labels``
+    labelled clips (all of them by default), whatever the clip shows.
+
+    A probe that does not beat it has learnt the label frequencies, not
+    the clips: the motion sectors are not equally frequent.
+    """
+    frequencies = data.targets[task][:labels].mean(0)
+    # A tiny tie-break per class, so that equal counts rank one way.
+    ranking = frequencies + 1e-9 * np.arange(frequencies.size)[::-1]
+    targets = data.eval_targets[task]
+    return score(np.broadcast_to(ranking, targets.shape), targets)["accuracy"]
+
+
 __all__ = ["PROTOCOLS", "HEADS", "Protocol", "ProbeData", "build_classifier",
-           "build_head", "fit", "initial_encoder", "resolve_encoder", "run_probes", "chance"]
+           "build_head", "fit", "initial_encoder", "resolve_encoder", "run_probes", "chance", "class_prior", "PIXELS"]
