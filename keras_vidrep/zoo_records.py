@@ -229,9 +229,60 @@ def _metric_table(results):
             lines.append(f"| {predictor} | " + " | ".join(
                 f"{values[m]['mean']:.2f}" if m != "ssim" else
                 f"{values[m]['mean']:.3f}" for m in metrics) + " |")
-        curve = predictors["model"]["frame_mse"]["per_timestep"]
-        lines += ["", "Model's MSE per frame at each timestep: "
-                  + ", ".join(f"{v:.1f}" for v in curve), ""]
+        lines += [""] + _per_frame(predictors, target) + [""]
+    return lines
+
+
+def frames_behind(predictors):
+    """``{"frame_mse": [frame, ...], "ssim": [...]}``: the frames (1-based)
+    at which the model does not beat every trivial baseline (lower MSE,
+    higher SSIM)."""
+    behind = {}
+    for metric, better in (("frame_mse", min), ("ssim", max)):
+        ours = predictors["model"][metric]["per_timestep"]
+        baselines = [v[metric]["per_timestep"] for k, v in predictors.items()
+                     if k != "model"]
+        behind[metric] = [
+            t + 1 for t, value in enumerate(ours)
+            if better(value, *(b[t] for b in baselines)) != value
+            or any(b[t] == value for b in baselines)]
+    return behind
+
+
+def _per_frame(predictors, target):
+    """A table of MSE and SSIM per frame, the model's beside the best
+    trivial baseline's at that frame, and where the model does not beat
+    them."""
+    baselines = {k: v for k, v in predictors.items() if k != "model"}
+    model = predictors["model"]
+    lines = ["| frame | MSE | best baseline MSE | SSIM | best baseline SSIM |",
+             "|---|---|---|---|---|"]
+    for t, (mse, ssim) in enumerate(zip(model["frame_mse"]["per_timestep"],
+                                        model["ssim"]["per_timestep"])):
+        best_mse = min(baselines, key=lambda k: baselines[k]["frame_mse"][
+            "per_timestep"][t])
+        best_ssim = max(baselines, key=lambda k: baselines[k]["ssim"][
+            "per_timestep"][t])
+        lines.append(
+            f"| {t + 1} | {mse:.1f} | "
+            f"{baselines[best_mse]['frame_mse']['per_timestep'][t]:.1f} "
+            f"({best_mse}) | {ssim:.3f} | "
+            f"{baselines[best_ssim]['ssim']['per_timestep'][t]:.3f} "
+            f"({best_ssim}) |")
+    behind = frames_behind(predictors)
+    if not any(behind.values()):
+        lines += ["", "It beats every trivial baseline in both MSE and SSIM "
+                  "at every frame."]
+    else:
+        lines += ["", "It does **not** beat every trivial baseline at every "
+                  "frame: " + "; ".join(
+                      f"{'MSE' if metric == 'frame_mse' else 'SSIM'} at "
+                      f"frame{'s' if len(frames) > 1 else ''} "
+                      + ", ".join(map(str, frames))
+                      for metric, frames in behind.items() if frames) + "."]
+    if target == "reconstruction":
+        lines[-1] += (" (The first reconstructed frame is the last input "
+                      "frame, which copy_last_frame gives exactly.)")
     return lines
 
 
@@ -523,8 +574,9 @@ def write_index():
              "lowest of copy-last-frame, all-zeros and mean-input-frame on the "
              "same sequences.", "",
              "| model | parameters | trained | future MSE (best baseline) | "
-             "reconstruction MSE (best baseline) | card |",
-             "|---|---|---|---|---|---|"]
+             "future SSIM (best baseline) | future frames behind a baseline "
+             "(MSE; SSIM) | reconstruction MSE (best baseline) | card |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in VARIANTS:
         stages, report = run_stages(name), _evaluation(name)
         trained = _trained(stages) or "not yet"
@@ -539,9 +591,19 @@ def write_index():
             best = min(v["frame_mse"]["mean"] for k, v in values.items()
                        if k != "model")
             cells.append(f"{values['model']['frame_mse']['mean']:.1f} ({best:.1f})")
+            if target == "future":
+                best_ssim = max(v["ssim"]["mean"] for k, v in values.items()
+                                if k != "model")
+                behind = frames_behind(values)
+                cells[-1:] = [cells[-1], f"{values['model']['ssim']['mean']:.3f} "
+                              f"({best_ssim:.3f})", " ; ".join(
+                                  ", ".join(map(str, frames)) or "none"
+                                  for frames in behind.values())]
+        if len(cells) == 2:  # no future: its three columns are empty
+            cells[:1] = [cells[0]] * 3
         card = f"[card](cards/{name}.md)" if report else "-"
         lines.append(f"| {name} | {zoo.build_preset(name).count_params():,} | "
-                     f"{trained} | {cells[0]} | {cells[1]} | {card} |")
+                     f"{trained} | " + " | ".join(cells) + f" | {card} |")
     lines += ["", "Captioners (S2VT, `keras_vidrep.captions`): content (the "
               "mean of digits right and paths right), BLEU-4 (0-100) and "
               "exact-match rate of greedy captions of held-out clips of the "

@@ -483,3 +483,18 @@ def test_a_model_started_from_another_counts_its_sequences(monkeypatch):
     assert zoo_records.started_from("predictor_fc") is None  # a file
     assert zoo_records.sequences_seen("predictor_conv") == 3_200 + 48_000
     assert zoo_records.sequences_seen("predictor_fc") == 20
+
+
+def test_frames_behind_a_baseline_in_mse_or_ssim():
+    from keras_vidrep.zoo_records import frames_behind
+
+    def curves(mse, ssim):
+        return {"frame_mse": {"per_timestep": mse},
+                "ssim": {"per_timestep": ssim}}
+
+    predictors = {"model": curves([1.0, 5.0, 3.0], [0.9, 0.5, 0.7]),
+                  "all_zeros": curves([4.0, 4.0, 4.0], [0.7, 0.7, 0.7]),
+                  "copy_last_frame": curves([0.5, 9.0, 9.0], [0.6, 0.6, 0.6])}
+    # Frame 1: copy_last_frame has the lower MSE; frame 2: all_zeros has
+    # both; frame 3: a tie in SSIM is not a win.
+    assert frames_behind(predictors) == {"frame_mse": [1, 2], "ssim": [2, 3]}
