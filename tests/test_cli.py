@@ -301,3 +301,19 @@ def test_the_script_drops_tensorflows_start_up_chatter_only(line, dropped):
     import keras_vidrep_cli
 
     assert bool(keras_vidrep_cli.NOISE.match(line)) == dropped
+
+
+@pytest.mark.backend_agnostic
+def test_evaluate_and_visualize_run_on_every_backend(mnist_dir, tmp_path):
+    """The evaluation set needs no tf.data outside TensorFlow: the same
+    figure on every backend (golden value from the TensorFlow backend)."""
+    result = run_cli(mnist_dir, "evaluate", "predictor_fc", "--sequences", "4",
+                     "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["bouncing_digits_test"]["future"]["model"]["frame_mse"][
+        "mean"] == pytest.approx(143.458, rel=1e-4)
+    drawn = run_cli(mnist_dir, "visualize", "predictor_fc", "--out",
+                    str(tmp_path / "strip.png"))
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    assert (tmp_path / "strip.png").stat().st_size > 0

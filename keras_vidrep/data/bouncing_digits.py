@@ -253,22 +253,81 @@ def bouncing_digits(digits, *, batch_size, num_frames=20, frame_size=64,
                            jit_compile=True)
 
     def batch_at(batch_index):
-        batch_seed = tf.stack([tf.cast(seed, tf.int64), batch_index])
-        batch_seed = tf.cast(tf.math.floormod(batch_seed, 2**31 - 1), tf.int32)
-        pick_seed, start_seed, angle_seed = tf.unstack(
-            tf.random.experimental.stateless_split(batch_seed, 3))
-        picks = tf.random.stateless_uniform(
-            (batch_size, num_digits), pick_seed, 0, count, dtype=tf.int32)
-        start = tf.random.stateless_uniform((batch_size, num_digits, 2),
-                                            start_seed)
-        angle = tf.random.stateless_uniform((batch_size, num_digits),
-                                            angle_seed, 0.0, 2.0 * math.pi)
+        picks, start, angle = _stream_draws(seed, batch_index, batch_size,
+                                            num_digits, count)
         return compiled(images_t, labels_t, picks, start, angle)
 
     return (tf.data.Dataset.counter(start=first_batch)
             .map(batch_at, num_parallel_calls=tf.data.AUTOTUNE,
                  deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def _stream_draws(seed, batch_index, batch_size, num_digits, count):
+    """The random numbers of batch ``batch_index`` of ``bouncing_digits``'s
+    stream: which digits, where they start, their directions. TensorFlow's
+    stateless draws, in a graph or eagerly alike (the same numbers)."""
+    import tensorflow as tf
+
+    batch_seed = tf.stack([tf.cast(seed, tf.int64),
+                           tf.cast(batch_index, tf.int64)])
+    batch_seed = tf.cast(tf.math.floormod(batch_seed, 2**31 - 1), tf.int32)
+    pick_seed, start_seed, angle_seed = tf.unstack(
+        tf.random.experimental.stateless_split(batch_seed, 3))
+    picks = tf.random.stateless_uniform(
+        (batch_size, num_digits), pick_seed, 0, count, dtype=tf.int32)
+    start = tf.random.stateless_uniform((batch_size, num_digits, 2),
+                                        start_seed)
+    angle = tf.random.stateless_uniform((batch_size, num_digits),
+                                        angle_seed, 0.0, 2.0 * math.pi)
+    return picks, start, angle
+
+
+class _EvaluationBatches:
+    """``bouncing_digits_eval``'s set as numpy batches, for any Keras
+    backend: the same random draws as the ``tf.data`` stream (TensorFlow's
+    stateless generator, run eagerly: TensorFlow is installed with
+    keras_vidrep), rendered by ``make_batch`` with the backend's ops, one
+    block at a time."""
+
+    def __init__(self, digits, num_sequences, *, seed, batch_size, **kwargs):
+        self.images, self.labels, self.settings = _checked(
+            digits, _EVAL_BLOCK, seed=seed, **_STREAM_DEFAULTS | kwargs)
+        self.num_digits = kwargs.get("num_digits", 2)
+        self.num_sequences, self.seed = num_sequences, seed
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return -(-self.num_sequences // self.batch_size)
+
+    def _block(self, index):
+        draws = _stream_draws(self.seed, index, _EVAL_BLOCK, self.num_digits,
+                              len(self.images))
+        batch = make_batch(self.images, self.labels,
+                           *(np.asarray(d) for d in draws), **self.settings)
+        return keras.tree.map_structure(ops.convert_to_numpy, batch)
+
+    def __iter__(self):
+        blocks = -(-self.num_sequences // _EVAL_BLOCK)
+        buffer, given = None, 0
+        for index in range(blocks):
+            block = self._block(index)
+            buffer = block if buffer is None else keras.tree.map_structure(
+                lambda *parts: np.concatenate(parts), buffer, block)
+            while given < self.num_sequences and (
+                    _rows(buffer) >= self.batch_size or index == blocks - 1):
+                take = min(self.batch_size, self.num_sequences - given)
+                yield keras.tree.map_structure(lambda x: x[:take], buffer)
+                buffer = keras.tree.map_structure(lambda x: x[take:], buffer)
+                given += take
+
+
+def _rows(batch):
+    return len(batch["frames"] if isinstance(batch, dict) else batch)
+
+
+_STREAM_DEFAULTS = dict(num_frames=20, frame_size=64, num_digits=2,
+                        step_length=0.1, bounce="clamp", with_info=False)
 
 
 def _checked(digits, batch_size, num_frames, frame_size, num_digits,
@@ -367,11 +426,16 @@ def bouncing_digits_eval(num_sequences, *, seed=1234, batch_size=32,
             ``bouncing_digits``.
 
     Returns:
-        A finite ``tf.data.Dataset`` (same elements as ``bouncing_digits``).
+        Under TensorFlow, a finite ``tf.data.Dataset`` (same elements as
+        ``bouncing_digits``); under another backend, a sized iterable of
+        numpy batches holding the same sequences.
     """
     check_positive_ints(num_sequences=num_sequences, batch_size=batch_size)
     if digits is None:
         digits = load_mnist_digits("test", source=source)
+    if keras.backend.backend() != "tensorflow":
+        return _EvaluationBatches(digits, num_sequences, seed=seed,
+                                  batch_size=batch_size, **kwargs)
     stream = bouncing_digits(digits, batch_size=_EVAL_BLOCK, seed=seed, **kwargs)
     return (stream.unbatch().take(num_sequences).batch(batch_size)
             .prefetch(-1))
