@@ -172,3 +172,26 @@ def test_figures_quoted_in_the_readme_are_those_of_their_sources():
                        (REPO / "tests/test_precision.py").read_text())
     assert (f"by less than {bounds[1]} at most and {bounds[2]} on average"
             in readme)
+
+
+def test_the_test_command_combines_a_marker_with_each_backend_pass(tmp_path):
+    """`bash tests/run.sh -m "not slow"` (the README's) narrows the JAX and
+    PyTorch passes to their backend-agnostic tests that are not slow; it
+    used to replace their selection (pytest keeps the last -m)."""
+    calls = tmp_path / "calls"
+    shim = tmp_path / "python"
+    # A stand-in interpreter that records how each pass calls pytest.
+    shim.write_text("#!/usr/bin/env bash\n"
+                    f'[ "$1" = "-c" ] && exit 0\n'
+                    f'echo "$KERAS_BACKEND|$*" >> {calls}\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env.pop("KERAS_BACKEND", None)
+    result = subprocess.run(["bash", str(REPO / "tests/run.sh"), "-m",
+                             "not slow", "-k", "conv"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert calls.read_text().splitlines() == [
+        "|-m pytest -q -m not slow -k conv",
+        "jax|-m pytest -q -m backend_agnostic and (not slow) -k conv",
+        "torch|-m pytest -q -m backend_agnostic and (not slow) -k conv"]
