@@ -276,8 +276,6 @@ class FastPeepholeRNN(keras.layers.RNN):
         projected = cell.input_projection(sequences, training=training,
                                           over_time=True)
         if self._use_fused_gradient(mask, training):
-            if cell.use_bias:
-                projected = projected + ops.cast(cell.bias, projected.dtype)
             if self.go_backwards:
                 projected = ops.flip(projected, axis=1)
             outputs, c_last = fused_recurrence(cell, projected,
