@@ -53,8 +53,19 @@ _ZOO_SIZES = {("conv", False): _CONV, ("conv", True): _CONV,
               ("fc", True): {"hidden_sizes": [64], "teacher_forcing": False}}
 
 
+# The conditional conv future models too, since their second versions:
+# started from composite_conv (the frame-input kernels at zeros, see
+# keras_vidrep.initial_weights), free-running fine-tuning keeps what they
+# start from, where teacher forcing had left them below the all-zeros
+# baseline in SSIM when run autoregressively.
+_FREE_RUNNING = ("predictor_conv_cond", "composite_conv_cond")
+
+
 def _sizes(name):
-    return _ZOO_SIZES[VARIANTS[name]["cell"], VARIANTS[name]["conditional"]]
+    sizes = _ZOO_SIZES[VARIANTS[name]["cell"], VARIANTS[name]["conditional"]]
+    if name in _FREE_RUNNING:
+        return {**sizes, "teacher_forcing": False}
+    return sizes
 
 
 def _presets():

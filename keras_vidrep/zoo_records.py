@@ -300,8 +300,10 @@ def _learning_curve(name, run, folder, first_step):
     regime = ""
     if VARIANTS[name]["conditional"]:
         regime = (", decoders teacher-forced"
-                  if zoo._sizes(name).get("teacher_forcing", True) else
-                  ", decoders free-running as at inference")
+                  if _regime(run) is True else
+                  ", decoders free-running as at inference"
+                  if _regime(run) is False else
+                  f", decoders in scheduled sampling ({_regime(run)})")
     lines = ["", "Learning curve (training loss, cross-entropy per "
              f"frame{regime}):", "",
              "| step | " + " | ".join(wanted) + " |",
@@ -322,9 +324,17 @@ def _sibling(name):
                 and v["cell"] == variant["cell"])
 
 
+def _regime(run):
+    """How a run trained its conditional decoders: its ``teacher_forcing``
+    (True, False or a schedule), from the run record."""
+    return (run.get("model_overrides") or {}).get("teacher_forcing", True)
+
+
 def _decoder_training(name):
-    """How a conditional model's decoders were trained, in words."""
-    regime = zoo._sizes(name).get("teacher_forcing", True)
+    """How a conditional model's decoders were trained (its last run), in
+    words."""
+    stages = run_stages(name)
+    regime = _regime(stages[-1][0]) if stages else True
     if regime is True:
         return "teacher-forced (they read the true previous frame)"
     if regime is False:
@@ -370,7 +380,7 @@ def _against_sibling(name, report):
         reasons = []
         if seen[0] != seen[1]:
             reasons.append("the budgets differ (above)")
-        if zoo._sizes(name).get("teacher_forcing", True) is True:
+        if _regime(stages[0][-1][0]) is True:
             reasons.append(
                 "teacher-forced decoders never meet their own errors in "
                 "training, but run on them at inference")
@@ -515,9 +525,14 @@ def model_card(name):
         lines += ["", f"In all: {steps:,} steps, {sequences:,} sequences."]
     source = started_from(name)
     if source:
+        frame_kernels = ("; the conditional decoders' frame-input "
+                         "kernels, which it lacks, started at zeros"
+                         if VARIANTS[name]["conditional"]
+                         and not VARIANTS[source]["conditional"] else "")
         lines += ["", f"It started from the weights of the zoo's {source} "
                   f"(`--initial-weights {source}`: the layers the two share "
-                  f"by name), trained on {sequences_seen(source):,} "
+                  f"by name{frame_kernels}), trained on "
+                  f"{sequences_seen(source):,} "
                   f"sequences; counted with those, {sequences_seen(name):,} "
                   "sequences are behind these weights."]
     bouncing = report["bouncing_digits_test"]
