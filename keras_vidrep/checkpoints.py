@@ -359,7 +359,9 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
 
 class HistoryLog(keras.callbacks.Callback):
     """Appends one row per epoch to a ``history.csv``: ``epoch``, then the
-    logs' values, in the columns of the file's header.
+    logs' values and what the epoch cost (``wall_seconds``, and
+    ``cpu_seconds``: the process's CPU time, every core and thread), in the
+    columns of the file's header.
 
     Unlike ``keras.callbacks.CSVLogger``, it adds no ``val_`` columns to a
     run that has no validation (they would be ``NA`` in every row), keeps
@@ -372,9 +374,17 @@ class HistoryLog(keras.callbacks.Callback):
     def __init__(self, path):
         super().__init__()
         self.path = Path(path)
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = (time.perf_counter(), time.process_time())
 
     def on_epoch_end(self, epoch, logs=None):
         values = {key: _csv_value(value) for key, value in (logs or {}).items()}
+        if self._started is not None:
+            wall, cpu = self._started
+            values["wall_seconds"] = f"{time.perf_counter() - wall:.1f}"
+            values["cpu_seconds"] = f"{time.process_time() - cpu:.1f}"
         exists = self.path.is_file() and self.path.stat().st_size > 0
         if exists:
             with open(self.path, newline="") as f:

@@ -286,9 +286,10 @@ def _per_frame(predictors, target):
     return lines
 
 
-def _learning_curve(name, run, folder, first_step):
-    """Markdown lines: about ten rows of the run's ``history.csv``, steps
-    counted from the start of the first run."""
+def _learning_curve(name, run, folder, first_step, first_sequence=0):
+    """Markdown lines: about ten rows of the run's ``history.csv``, steps and
+    sequences counted from the start of the first run; the CPU hours of
+    this run so far where its history records them (``HistoryLog``)."""
     history = folder / "history.csv"
     if not history.is_file():
         return []
@@ -304,15 +305,24 @@ def _learning_curve(name, run, folder, first_step):
                   ", decoders free-running as at inference"
                   if _regime(run) is False else
                   f", decoders in scheduled sampling ({_regime(run)})")
+    timed = "cpu_seconds" in columns
     lines = ["", "Learning curve (training loss, cross-entropy per "
              f"frame{regime}):", "",
-             "| step | " + " | ".join(wanted) + " |",
-             "|---|" + "---|" * len(wanted)]
+             "| step | sequences | " + ("CPU hours | " if timed else "")
+             + " | ".join(wanted) + " |",
+             "|---|---|" + "---|" * (len(wanted) + timed)]
     every = max(1, len(rows) // 10)
+    cpu_hours, hours = 0.0, {}
+    for cells in rows:
+        cpu_hours += float(cells.get("cpu_seconds", 0) or 0) / 3600
+        hours[cells["epoch"]] = cpu_hours
     for cells in rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else []):
-        step = first_step + (int(cells["epoch"]) + 1) * run["checkpoint_every"]
-        lines.append(f"| {step} | " + " | ".join(
-            f"{float(cells[c]):.1f}" for c in wanted) + " |")
+        done = (int(cells["epoch"]) + 1) * run["checkpoint_every"]
+        lines.append(
+            f"| {first_step + done} | "
+            f"{first_sequence + done * run['batch_size']:,} | "
+            + (f"{hours[cells['epoch']]:.2f} | " if timed else "")
+            + " | ".join(f"{float(cells[c]):.1f}" for c in wanted) + " |")
     return lines
 
 
@@ -518,7 +528,8 @@ def model_card(name):
             + _parts(run)]
         if run.get("note"):
             lines += ["", run["note"][0].upper() + run["note"][1:] + "."]
-        lines += _learning_curve(name, run, folder, first_step=steps)
+        lines += _learning_curve(name, run, folder, first_step=steps,
+                                 first_sequence=sequences)
         steps += run_steps
         sequences += run_sequences
     if len(stages) > 1:

@@ -71,12 +71,15 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
                   checkpoint_every=500, starts_from="first",
                   out="runs/tuned", initial_weights="runs/predictor_conv/model.keras")
     folder = tmp_path / "zoo" / "runs" / "predictor_conv"
-    for record, where, losses in ((second, folder, (9.0, 8.0)),
-                                  (first, folder / "first", (30.0, 20.0))):
+    for record, where, rows in (
+            (second, folder, "loss,cpu_seconds\n9.0,1800\n8.0,3600\n"),
+            (first, folder / "first", "loss\n30.0\n20.0\n")):
         where.mkdir(parents=True, exist_ok=True)
         (where / "run.json").write_text(json.dumps(record))
+        header, *lines = rows.splitlines()
         (where / "history.csv").write_text(
-            "epoch,loss\n" + "".join(f"{i},{v}\n" for i, v in enumerate(losses)))
+            f"epoch,{header}\n" + "".join(f"{i},{line}\n"
+                                          for i, line in enumerate(lines)))
     assert [r["steps"] for r, _ in zoo_records.run_stages("predictor_conv")] == [400, 1000]
     assert zoo_records._recipe("predictor_conv").splitlines() == [
         "keras-vidrep train predictor_conv --steps 400 --batch-size 32 "
@@ -88,11 +91,14 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
         "--initial-weights runs/predictor_conv/model.keras"]
     assert zoo_records._trained(zoo_records.run_stages("predictor_conv")) == (
         "400 steps x 32 + 1,000 steps x 32")
-    curves = [zoo_records._learning_curve("predictor_conv", r, f, first_step=s)
-              for (r, f), s in zip(zoo_records.run_stages("predictor_conv"), (0, 400))]
+    curves = [zoo_records._learning_curve("predictor_conv", r, f, first_step=s,
+                                          first_sequence=n)
+              for (r, f), s, n in zip(zoo_records.run_stages("predictor_conv"),
+                                      (0, 400), (0, 12_800))]
     assert [line for curve in curves for line in curve if line.startswith("| ")
             and not line.startswith("| step")] == [
-        "| 200 | 30.0 |", "| 400 | 20.0 |", "| 900 | 9.0 |", "| 1400 | 8.0 |"]
+        "| 200 | 6,400 | 30.0 |", "| 400 | 12,800 | 20.0 |",
+        "| 900 | 28,800 | 0.50 | 9.0 |", "| 1400 | 44,800 | 1.50 | 8.0 |"]
 
 
 def test_conditional_fc_presets_train_free_running():
