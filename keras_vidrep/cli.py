@@ -140,10 +140,40 @@ def _evaluation_clips(args, model):
         frame_size=model.frame_size, bounce=args.bounce)
 
 
+def _own_clips(args, model):
+    """Clips of the model's length from ``--data`` (read before anything
+    else runs, so that bad input is refused at once)."""
+    from keras_vidrep.data import clip_windows
+    from keras_vidrep.data import read_videos
+
+    videos = read_videos(args.data, layout=args.layout,
+                         frame_size=model.frame_size, channels=model.channels)
+    return clip_windows(videos, model.clip_frames, args.stride)
+
+
+def _batches(clips, batch_size):
+    return [clips[i:i + batch_size] for i in range(0, len(clips), batch_size)]
+
+
 def cmd_evaluate(args):
     from keras_vidrep.data import moving_mnist_test
     from keras_vidrep.evaluation import evaluate_model
     from keras_vidrep.evaluation import format_results
+
+    if args.data:
+        model = load_trained(args.model, "evaluate")
+        clips = _own_clips(args, model)
+        report = {"model": args.model, "data": str(args.data),
+                  "clips": len(clips), "own_videos": evaluate_model(
+                      model, _batches(clips, args.batch_size),
+                      progress=not args.json)}
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            print(f"== {args.data} ({len(clips)} clips of "
+                  f"{model.clip_frames} frames): "
+                  f"{format_results(report['own_videos'])}")
+        return
 
     if args.moving_mnist and not Path(args.moving_mnist).is_file():
         raise CommandError(f"No Moving MNIST file at {args.moving_mnist}.")
@@ -173,9 +203,66 @@ def cmd_visualize(args):
 
     model = load_trained(args.model, "visualize")
     args.sequences = 1
-    clip = next(iter(_evaluation_clips(args, model)))[0]
+    clip = (_own_clips(args, model)[0] if args.data else
+            next(iter(_evaluation_clips(args, model)))[0])
     png, gif = visualize(model, clip, args.out)
     print(f"wrote {png} and {gif}")
+
+
+def cmd_predict(args):
+    """Reads a video (file or array), predicts from its first input frames
+    and writes the prediction beside the input (with the video's real
+    continuation where it has one)."""
+    import numpy as np
+
+    from keras_vidrep.data import read_videos
+    from keras_vidrep.visualize import save_gif
+    from keras_vidrep.visualize import to_uint8
+
+    model = load_trained(args.model, "predict")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gif", ".npy"):
+        raise CommandError(f"--out must end in .gif or .npy. Received: "
+                           f"--out {args.out}")
+    videos = read_videos(args.input, layout=args.layout,
+                         frame_size=model.frame_size, channels=model.channels)
+    if len(videos) != 1:
+        raise CommandError(f"{args.input} holds {len(videos)} videos; predict "
+                           "takes one (a video file, or an array of one).")
+    video = videos[0]
+    if len(video) < model.input_frames:
+        raise CommandError(
+            f"{args.input} has {len(video)} frames; {args.model} reads "
+            f"{model.input_frames}.")
+    start = args.start
+    if start + model.input_frames > len(video):
+        raise CommandError(
+            f"--start {start} leaves {len(video) - start} frames of "
+            f"{args.input}, fewer than the {model.input_frames} the model "
+            "reads.")
+    inputs = video[start:start + model.input_frames]
+    outputs = model.predict_on_batch(inputs[None])
+    if "future" not in outputs:
+        raise CommandError(f"{args.model} does not predict the future (it "
+                           "reconstructs its input): use an autoencoder "
+                           "through `evaluate` or `visualize`.")
+    future = np.asarray(outputs["future"])[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        np.save(out, future)
+        print(f"wrote {out}: predicted frames of shape {future.shape}")
+        return
+    rows = {"input": to_uint8(inputs)}
+    truth = video[start + model.input_frames:
+                  start + model.input_frames + model.future_frames]
+    if len(truth):
+        rows["ground truth future"] = to_uint8(truth)
+    rows["prediction"] = to_uint8(future)
+    save_gif(rows, out)
+    print(f"wrote {out}: {model.input_frames} input frames, "
+          f"{len(future)} predicted"
+          + (f", {len(truth)} of the video's own continuation" if len(truth)
+             else ""))
 
 
 def cmd_export(args):
@@ -486,6 +573,15 @@ class _DefaultsHelp(argparse.HelpFormatter):
         return text
 
 
+def _own_video_options(parser):
+    """How ``--data`` is read (``keras_vidrep.data.videos``)."""
+    parser.add_argument("--layout", choices=["batch_major", "time_major"],
+                        help="of an array in --data (default: detected)")
+    parser.add_argument("--stride", type=_positive,
+                        help="frames between clips of --data (default: the "
+                        "clip length, no overlap)")
+
+
 def _add_command(commands, name, **kwargs):
     """A sub-command whose --help shows every option's default."""
     return commands.add_parser(name, formatter_class=_DefaultsHelp, **kwargs)
@@ -608,13 +704,37 @@ def build_parser(command=None):
                           help="also evaluate on this mnist_test_seq.npy")
     evaluate.add_argument("--json", action="store_true",
                           help="print the full results as JSON")
+    evaluate.add_argument(
+        "--data", help="your own videos instead of the test digits: a video "
+        "file, a folder or glob of them, or an .npy/.npz array (clips of the "
+        "model's length, resized to its frames)")
+    _own_video_options(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
     visual = _add_command(commands, "visualize", parents=[sequences],
                                  help="PNG strip and GIF of one test sequence")
     visual.add_argument("model", help="a model name or a .keras file")
     visual.add_argument("--out", required=True, help="file name (.png, .gif)")
+    visual.add_argument("--data", help="draw the first clip of your own "
+                        "videos (as evaluate --data) instead of test digits")
+    _own_video_options(visual)
     visual.set_defaults(run=cmd_visualize)
+
+    predict = _add_command(
+        commands, "predict",
+        help="predict the continuation of your own video (GIF or .npy)")
+    predict.add_argument("model", help="a model name or a .keras file")
+    predict.add_argument("input", help="a video file or an .npy/.npz array "
+                         "of one video")
+    predict.add_argument("--out", required=True,
+                         help=".gif (input, the video's own continuation "
+                         "where it has one, prediction) or .npy (the "
+                         "predicted frames)")
+    predict.add_argument("--start", type=int, default=0,
+                         help="the first input frame")
+    predict.add_argument("--layout", choices=["batch_major", "time_major"],
+                         help="of an array input (default: detected)")
+    predict.set_defaults(run=cmd_predict)
 
     export = _add_command(
         commands, "export", help="a SavedModel for TensorFlow Serving")

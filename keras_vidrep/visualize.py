@@ -12,7 +12,9 @@ _FUTURE_ROWS = ("ground truth future", "prediction")
 _SHORT = {"ground truth future": "true future"}
 
 
-def _to_uint8(frames):
+def to_uint8(frames):
+    """Grayscale uint8 frames (time, H, W) from float ones in [0, 1] (the
+    first channel)."""
     return (np.clip(frames[..., 0], 0.0, 1.0) * 255).astype(np.uint8)
 
 
@@ -31,7 +33,7 @@ def panels(model, clip):
         rows["reconstruction"] = np.asarray(outputs["reconstruction"])[0, ::-1]
     if "future" in outputs:
         rows["prediction"] = np.asarray(outputs["future"])[0]
-    return {name: _to_uint8(frames) for name, frames in rows.items()}
+    return {name: to_uint8(frames) for name, frames in rows.items()}
 
 
 def _label(image, text, origin):

@@ -39,6 +39,7 @@ ANY_BACKEND = ("from keras_vidrep.layers import ConvLSTM",
 TENSORFLOW = ("model = build_model(\"composite_conv_cond\")",
               "bouncing_digits(digits, batch_size=16, seed=0)",
               "ProbeData.draw(100",
+              "clip_windows(train, model.clip_frames, stride=2)",
               "keras_vidrep.load(\"composite_conv\")       # pretrained")
 
 
@@ -195,3 +196,24 @@ def test_the_test_command_combines_a_marker_with_each_backend_pass(tmp_path):
         "|-m pytest -q -m not slow -k conv",
         "jax|-m pytest -q -m backend_agnostic and (not slow) -k conv",
         "torch|-m pytest -q -m backend_agnostic and (not slow) -k conv"]
+
+
+@pytest.mark.slow
+def test_the_own_videos_commands_run_on_the_videos_of_their_block(tmp_path,
+                                                                  mnist_dir):
+    """The section's bash block, run as written in the folder where its
+    python block wrote the videos."""
+    run_block(block_with("clip_windows(train, model.clip_frames, stride=2)"),
+              tmp_path, "tensorflow", mnist_dir)
+    (commands,) = [code for code in re.findall(
+        r"^```bash\n(.*?)^```", (REPO / "README.md").read_text(), re.M | re.S)
+        if "--data my_videos" in code]
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow",
+           "KERAS_VIDREP_MNIST": str(mnist_dir)}
+    for line in commands.strip().splitlines():
+        command = line.split("#")[0].replace(
+            "keras-vidrep", f"{sys.executable} -m keras_vidrep", 1)
+        result = subprocess.run(command, shell=True, cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, (line, result.stderr[-3000:])
+    assert (tmp_path / "prediction.gif").is_file()
