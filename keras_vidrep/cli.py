@@ -126,7 +126,7 @@ def cmd_train(args):
           seed=args.seed, checkpoint_every=args.checkpoint_every,
           model_overrides=overrides,
           initial_weights=args.initial_weights,
-          peer_timeout=args.peer_timeout)
+          peer_timeout=args.peer_timeout, videos=args.data)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
 
@@ -631,6 +631,10 @@ def build_parser(command=None):
     train_parser = _add_command(commands, "train", parents=[data],
                                        help="train a model on bouncing digits")
     train_parser.add_argument("name", help="a model name (keras-vidrep list)")
+    train_parser.add_argument(
+        "--data", help="train on your own videos instead of bouncing digits: "
+        "a video file, a folder or glob of them, or an .npy/.npz array "
+        "(read at the model's frame size; clips at random starts)")
     length = train_parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive,
                         help="training steps (default 1000)")

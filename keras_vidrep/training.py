@@ -56,8 +56,10 @@ from keras_vidrep.checkpoints import restore
 from keras_vidrep.checkpoints import save_model_atomically
 from keras_vidrep.checkpoints import trim_history
 from keras_vidrep.data import BouncingDigitBatches
+from keras_vidrep.data import VideoClipStream
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
+from keras_vidrep.data import read_videos
 from keras_vidrep.initial_weights import load_initial_weights
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
@@ -156,7 +158,7 @@ def _tensorflow_available():
 # The arguments a resumed run must share with the run in its folder.
 RESUME_FIXED = ("model", "batch_size", "seed", "checkpoint_every",
                 "model_overrides", "loss", "optimizer", "learning_rate",
-                "learning_rate_decay", "initial_weights")
+                "learning_rate_decay", "initial_weights", "videos")
 
 # Learning rate against the step: the peak rate and the run's total steps
 # give the rate (or ``keras.optimizers.schedules`` object) for the optimizer.
@@ -179,19 +181,28 @@ def _check_learning_rate(learning_rate):
 
 
 def training_data(model, digits, *, batch_size, seed, first_batch=0,
-                  num_batches=None):
+                  num_batches=None, videos=None):
     """``(inputs, targets)`` batches of bouncing digits for ``model.fit``.
 
     Under TensorFlow the ``tf.data`` pipeline (endless); under other backends
-    a ``BouncingDigitBatches`` of ``num_batches`` batches.
+    a ``BouncingDigitBatches`` of ``num_batches`` batches. With ``videos``
+    (a list of arrays, ``read_videos``), clips of those on every backend
+    (``VideoClipStream``).
 
     Args:
         model: a ``VideoSeq2Seq`` (its clip layout and ``training_pairs``).
         digits: ``(N, 28, 28)`` uint8 digits.
         batch_size, seed: of the stream.
         first_batch: index of the first batch in the seeded stream.
-        num_batches: batches needed (non-TensorFlow backends).
+        num_batches: batches needed (non-TensorFlow backends, videos).
+        videos: train on these instead of bouncing digits.
     """
+    if videos is not None:
+        return VideoClipStream(videos, clip_frames=model.clip_frames,
+                               batch_size=batch_size, seed=seed,
+                               first_batch=first_batch,
+                               num_batches=max(num_batches or 1, 1),
+                               transform=model.split_clip)
     stream = dict(batch_size=batch_size, num_frames=model.clip_frames,
                   frame_size=model.frame_size, seed=seed, first_batch=first_batch)
     if keras.backend.backend() == "tensorflow":
@@ -241,17 +252,18 @@ def _reason(error):
     return type(error).__name__
 
 
-def check_first_batch(model, batch_size, model_overrides=None):
+def check_first_batch(model, batch_size, model_overrides=None, videos=False):
     """Refuses, before anything is written, a run whose first batch cannot
     be made or cannot go through the model: the clips are grayscale bouncing
-    digits of ``model.frame_size``, ``batch_size`` of them at a time."""
+    digits of ``model.frame_size`` (or, with ``videos``, the user's, read at
+    the model's frame shape), ``batch_size`` of them at a time."""
     channels = getattr(model, "channels", 1)
-    if channels != 1:
+    if channels != 1 and not videos:
         raise TrainingError(
             f"The bouncing digits are grayscale (1 channel); {model.name} is "
             f"configured for {channels} channels. Received: channels="
             f"{channels} (model_overrides={model_overrides or {}})")
-    shape = (model.clip_frames, model.frame_size, model.frame_size, 1)
+    shape = (model.clip_frames, model.frame_size, model.frame_size, channels)
     batch_bytes = batch_size * math.prod(shape) * 4
     available = _available_memory()
     if available is not None and batch_bytes * _BATCH_COPIES > available:
@@ -277,8 +289,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           out=None, digits=None,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, initial_weights=None,
-          verbose="auto", peer_timeout=300):
-    """Trains a named model on bouncing digits from the **train** digits.
+          verbose="auto", peer_timeout=300, videos=None):
+    """Trains a named model on bouncing digits from the **train** digits,
+    or on your own ``videos``.
 
     Args:
         name: a model name (``keras_vidrep.models.VARIANTS``).
@@ -312,6 +325,10 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             have to come together before this one stops, naming the
             missing ones.
         verbose: ``fit`` verbosity.
+        videos: train on clips of these instead of bouncing digits: a
+            video file, a folder or glob of them, or an ``.npy`` / ``.npz``
+            file (``keras_vidrep.data.read_videos``; read at the model's
+            frame size and channels). ``run.json`` records it.
 
     Returns:
         The trained ``keras.Model``; everything is also in ``out``.
@@ -327,6 +344,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             f"schedule {schedule!r}", "schedules")
     _check_steps_fit_checkpoints(steps, checkpoint_every)
     total_steps = steps or epochs * checkpoint_every
+    if strategy == "multi-worker" and videos is not None:
+        raise TrainingError("The multi-worker loop trains on bouncing digits "
+                            "only. Received: videos, strategy='multi-worker'")
     if strategy == "multi-worker":
         from keras_vidrep import distributed
 
@@ -354,7 +374,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "strategy": strategy, "precision": resolve_precision(precision),
            "jit_compile": jit_compile,
            "initial_weights": None if initial_weights is None
-           else str(initial_weights)}
+           else str(initial_weights),
+           "videos": None if videos is None else str(videos)}
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
     total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
     backup_dir = out / "backup"
@@ -362,7 +383,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     # leave a folder that the corrected command then refuses.
     check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch,
                     RESUME_FIXED)
-    train_digits = load_mnist_digits("train", source=digits)
+    train_digits = (None if videos is not None else
+                    load_mnist_digits("train", source=digits))
     keras.utils.set_random_seed(seed)
     distribution = make_strategy(strategy)
     with _scope(distribution), precision_scope(run["precision"]):
@@ -374,7 +396,16 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
                       metrics=[FrameMSE], jit_compile=jit_compile)
     if initial_weights is not None:
         load_initial_weights(model, initial_weights)
-    check_first_batch(model, batch_size, model_overrides)
+    own_videos = None
+    if videos is not None:
+        # Read whole before anything is written: a bad file is refused now.
+        own_videos = read_videos(videos, frame_size=model.frame_size,
+                                 channels=model.channels)
+        # Refuses a video shorter than a clip, naming it.
+        VideoClipStream(own_videos, clip_frames=model.clip_frames,
+                        batch_size=batch_size, seed=seed, num_batches=1)
+    check_first_batch(model, batch_size, model_overrides,
+                      videos=videos is not None)
     print(f"{name}: {model.count_params():,} parameters ("
           + (f"{json.dumps(model_overrides)} over the builder's defaults)"
              if model_overrides else "the builder's defaults)"))
@@ -397,7 +428,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         data = training_data(
             model, train_digits, batch_size=batch_size, seed=seed,
             first_batch=first_batch,
-            num_batches=total_epochs * steps_per_epoch - first_batch)
+            num_batches=total_epochs * steps_per_epoch - first_batch,
+            videos=own_videos)
         # The history row of an epoch is written before its checkpoint; a
         # kill between the two drops the row on resume (trim_history).
         callbacks = [

@@ -13,6 +13,7 @@ from keras_vidrep.data import clip_windows
 from keras_vidrep.data import read_video
 from keras_vidrep.data import read_videos
 from keras_vidrep.data import split_by_video
+from tests.helpers import TINY
 from tests.helpers import run_cli
 
 agnostic = pytest.mark.backend_agnostic
@@ -204,3 +205,43 @@ def test_evaluate_visualize_and_predict_on_your_own_videos(videos_dir,
                       str(tmp_path / "p.gif"), "--start", "20")
     assert refused.returncode == 2
     assert "--start 20 leaves 4 frames" in refused.stderr
+
+
+def test_a_stream_of_clips_is_a_pure_function_of_seed_and_batch():
+    from keras_vidrep.data import VideoClipStream
+
+    videos = [np.arange(n, dtype=np.float32).reshape(n, 1, 1, 1) / 100
+              for n in (6, 9)]
+    stream = VideoClipStream(videos, clip_frames=4, batch_size=50, seed=2,
+                             num_batches=3)
+    # Every clip is 4 consecutive frames of one video.
+    steps = np.diff(stream[0][:, :, 0, 0, 0], axis=1)
+    np.testing.assert_allclose(steps, 0.01, rtol=1e-5)
+    resumed = VideoClipStream(videos, clip_frames=4, batch_size=50, seed=2,
+                              num_batches=2, first_batch=1)
+    np.testing.assert_array_equal(resumed[0], stream[1])
+    # Both videos' windows are drawn (3 of the first, 6 of the second).
+    firsts = set(np.round(stream[0][:, 0, 0, 0, 0] * 100).astype(int))
+    assert firsts == set(range(6))
+    with pytest.raises(InputError, match="Video 0 has 6 frames, fewer than "
+                                         "a clip of clip_frames=7"):
+        VideoClipStream(videos, clip_frames=7, batch_size=1, seed=0,
+                        num_batches=1)
+
+
+def test_train_on_your_own_videos_and_resume(videos_dir, tmp_path, mnist_dir):
+    common = ["train", "composite_conv", *TINY, "--batch-size", "2",
+              "--checkpoint-every", "2", "--data", str(videos_dir),
+              "--out", str(tmp_path / "run")]
+    first = run_cli(mnist_dir, *common, "--steps", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["videos"] == str(videos_dir)
+    resumed = run_cli(mnist_dir, *common, "--steps", "4")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming" in resumed.stdout
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(rows) == 3  # header, steps 2 and 4
+    other = run_cli(mnist_dir, *common[:-2], "--out", str(tmp_path / "run"),
+                    "--steps", "6", "--data", str(videos_dir / "clip0.mp4"))
+    assert other.returncode == 2 and "other arguments" in other.stderr

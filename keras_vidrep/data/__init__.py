@@ -10,6 +10,7 @@ from keras_vidrep.data.moving_mnist import MovingMNISTNotFoundError
 from keras_vidrep.data.moving_mnist import moving_mnist_test
 from keras_vidrep.data.pipeline import training_pairs
 from keras_vidrep.data.videos import ClipBatches
+from keras_vidrep.data.videos import VideoClipStream
 from keras_vidrep.data.videos import clip_windows
 from keras_vidrep.data.videos import read_video
 from keras_vidrep.data.videos import read_videos
@@ -20,6 +21,7 @@ __all__ = [
     "ClipBatches",
     "MNISTNotFoundError",
     "MovingMNISTNotFoundError",
+    "VideoClipStream",
     "bouncing_digits",
     "bouncing_digits_eval",
     "clip_windows",

@@ -321,5 +321,52 @@ class ClipBatches(keras.utils.PyDataset):
         self._order = self._draw_order()
 
 
-__all__ = ["ClipBatches", "LAYOUTS", "clip_windows", "read_video",
-           "read_videos", "split_by_video"]
+class VideoClipStream(keras.utils.PyDataset):
+    """Training batches of clips drawn from whole videos, for ``train``.
+
+    Every clip of a batch is a window of ``clip_frames`` consecutive frames
+    at a random start of a random video (each window of every video equally
+    likely). Batch ``i`` depends only on ``(seed, first_batch + i)``, as the
+    bouncing-digit stream's do, so a resumed run continues the stream.
+
+    Args:
+        videos: a list of ``(frames, H, W, C)`` arrays (``read_videos``).
+        clip_frames: frames per clip.
+        batch_size, seed, first_batch, num_batches: of the stream.
+        transform: optional function of each batch (``model.split_clip``).
+    """
+
+    def __init__(self, videos, *, clip_frames, batch_size, seed, num_batches,
+                 first_batch=0, transform=None, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_ints(clip_frames=clip_frames, batch_size=batch_size,
+                            num_batches=num_batches)
+        for index, video in enumerate(videos):
+            if len(video) < clip_frames:
+                raise InputError(
+                    f"Video {index} has {len(video)} frames, fewer than a "
+                    f"clip of clip_frames={clip_frames} (the model's input "
+                    "and future frames).")
+        self.videos, self.clip_frames = videos, clip_frames
+        self.windows = np.array([len(v) - clip_frames + 1 for v in videos])
+        self.batch_size, self.seed = batch_size, int(seed)
+        self.first_batch, self.length = first_batch, num_batches
+        self.transform = transform
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.first_batch + index])
+        # A window of all of them, uniformly: which video, then where.
+        picks = rng.integers(0, self.windows.sum(), self.batch_size)
+        edges = np.cumsum(self.windows)
+        which = np.searchsorted(edges, picks, side="right")
+        starts = picks - (edges[which] - self.windows[which])
+        batch = np.stack([self.videos[v][s:s + self.clip_frames]
+                          for v, s in zip(which, starts)])
+        return self.transform(batch) if self.transform else batch
+
+
+__all__ = ["ClipBatches", "LAYOUTS", "VideoClipStream", "clip_windows",
+           "read_video", "read_videos", "split_by_video"]
