@@ -412,6 +412,7 @@ def cmd_experiment(args):
 def cmd_probe(args):
     from keras_vidrep.tasks import ProbeData
     from keras_vidrep.tasks import chance
+    from keras_vidrep.tasks import class_prior
     from keras_vidrep.tasks import run_probes
 
     source = load_trained(args.model, "probe")  # a bad name fails before the data
@@ -421,16 +422,24 @@ def cmd_probe(args):
     print(f"{args.task}: {args.labels} labelled clips (train digits), "
           f"{args.eval_sequences} held-out clips (test digits), seed "
           f"{args.seed}, {args.head} head")
-    print(f"{'protocol':<12} {'accuracy':>9} {'mAP':>7}  (accuracy: top-k "
-          "recall)")
-    for protocol in args.protocol:
+    rows = []
+    for index, protocol in enumerate(args.protocol, 1):
+        # Progress: the encoding of the clips and the head's training.
+        print(f"[{index}/{len(args.protocol)}] {protocol}", flush=True)
         (result,) = run_probes(source, data, protocol=protocol,
                                tasks=(args.task,), heads=(args.head,),
                                label_counts=(args.labels,), seed=args.seed,
-                               steps=args.steps, batch_size=args.batch_size)
-        print(f"{protocol:<12} {result['accuracy']:>9.3f} "
-              f"{result['mean_average_precision']:>7.3f}", flush=True)
+                               steps=args.steps, batch_size=args.batch_size,
+                               verbose=1)
+        rows.append((protocol, f"{result['accuracy']:>9.3f} "
+                     f"{result['mean_average_precision']:>7.3f}"))
+    print(f"{'protocol':<12} {'accuracy':>9} {'mAP':>7}  (accuracy: top-k "
+          "recall)")
+    for protocol, figures in rows:
+        print(f"{protocol:<12} {figures}")
     print(f"{'chance':<12} {chance(args.task, data):>9.3f}")
+    print(f"{'class prior':<12} {class_prior(args.task, data):>9.3f}  (the "
+          "labelled clips' class frequencies, whatever the clip)")
 
 
 def cmd_train_captioner(args):

@@ -172,6 +172,35 @@ LEARNING_RATE_SCHEDULES = {
 }
 
 
+class StepTensorBoard(keras.callbacks.Callback):
+    """TensorBoard scalars of every checkpoint interval (an "epoch" of
+    ``fit``) against the training **step**, which stays right across
+    resumes and intervals of any size; Keras' ``TensorBoard`` callback puts
+    the epoch index on the x axis. Written to ``FOLDER/train`` as Keras
+    does, one scalar per log key."""
+
+    def __init__(self, folder, steps_per_epoch):
+        super().__init__()
+        self.folder, self.steps_per_epoch = Path(folder), steps_per_epoch
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(
+                str(self.folder / "train"))
+        with self._writer.as_default():
+            for key, value in (logs or {}).items():
+                tf.summary.scalar(key, float(value),
+                                  step=(epoch + 1) * self.steps_per_epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+
+
 def _check_learning_rate(learning_rate):
     if (isinstance(learning_rate, bool)
             or not isinstance(learning_rate, (int, float))
@@ -440,7 +469,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             LossCurve(history, out / "loss_curve.png", steps_per_epoch),
         ]
         if _tensorflow_available():
-            callbacks.append(keras.callbacks.TensorBoard(str(out / "logs")))
+            callbacks.append(StepTensorBoard(out / "logs", steps_per_epoch))
         part["steps_from"] = first_batch
 
         def record(**how_far):

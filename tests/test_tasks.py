@@ -231,9 +231,12 @@ def test_probe_command_prints_each_protocol_next_to_chance(mnist_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert "digits: 6 labelled clips" in lines[0]
-    for name in ("frozen", "scratch", "random", "chance"):
+    # Progress while it works: each protocol announced, then its bars.
+    assert [l for l in lines if l.startswith("[")][:3] == [
+        "[1/3] frozen", "[2/3] scratch", "[3/3] random"]
+    for name in ("frozen", "scratch", "random", "chance", "class prior"):
         (line,) = [l for l in lines if l.startswith(name + " ")]
-        assert 0.0 <= float(line.split()[1]) <= 1.0
+        assert 0.0 <= float(line[12:].split()[0]) <= 1.0
     bad = run_cli(mnist_dir, "probe", "no_such_model")
     assert bad.returncode == 2 and "no_such_model" in bad.stderr
 

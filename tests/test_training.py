@@ -319,3 +319,21 @@ def test_a_predictor_starts_from_a_composite_by_layer_name(tmp_path):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(weight),
             keras.ops.convert_to_numpy(given[weight.path]))
+
+
+def test_tensorboard_puts_the_training_step_on_the_x_axis(tmp_path):
+    import tensorflow as tf
+
+    from keras_vidrep.training import StepTensorBoard
+
+    board = StepTensorBoard(tmp_path / "logs", steps_per_epoch=250)
+    for epoch, loss in ((0, 3.0), (1, 2.0)):
+        board.on_epoch_end(epoch, {"loss": loss})
+    board.on_train_end()
+    (events,) = (tmp_path / "logs" / "train").iterdir()
+    steps = {}
+    for record in tf.data.TFRecordDataset(str(events)):
+        event = tf.compat.v1.Event.FromString(record.numpy())
+        for value in event.summary.value:
+            steps[event.step] = float(tf.make_ndarray(value.tensor))
+    assert steps == {250: 3.0, 500: 2.0}
