@@ -422,15 +422,18 @@ def cmd_probe(args):
     print(f"{args.task}: {args.labels} labelled clips (train digits), "
           f"{args.eval_sequences} held-out clips (test digits), seed "
           f"{args.seed}, {args.head} head")
+    from keras_vidrep._logging import many_models
+
     rows = []
     for index, protocol in enumerate(args.protocol, 1):
         # Progress: the encoding of the clips and the head's training.
         print(f"[{index}/{len(args.protocol)}] {protocol}", flush=True)
-        (result,) = run_probes(source, data, protocol=protocol,
-                               tasks=(args.task,), heads=(args.head,),
-                               label_counts=(args.labels,), seed=args.seed,
-                               steps=args.steps, batch_size=args.batch_size,
-                               verbose=1)
+        with many_models():
+            (result,) = run_probes(
+                source, data, protocol=protocol, tasks=(args.task,),
+                heads=(args.head,), label_counts=(args.labels,),
+                seed=args.seed, steps=args.steps, batch_size=args.batch_size,
+                verbose=1)
         rows.append((protocol, f"{result['accuracy']:>9.3f} "
                      f"{result['mean_average_precision']:>7.3f}"))
     print(f"{'protocol':<12} {'accuracy':>9} {'mAP':>7}  (accuracy: top-k "

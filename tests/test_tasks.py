@@ -265,3 +265,20 @@ def test_representations_smoke_records_reports_and_resumes(tmp_path,
     again = run_cli(mnist_dir, *common)
     assert again.returncode == 0 and "1/2" not in again.stdout
     assert (folder / "report.md").read_text() == report
+
+
+def test_many_models_hides_only_the_retracing_warning(caplog):
+    import logging
+
+    from keras_vidrep._logging import many_models
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        with many_models():
+            logger.warning("5 out of the last 5 calls to <function f> "
+                           "triggered tf.function retracing. Tracing is ...")
+            logger.warning("something else")
+        logger.warning("6 out of the last 6 calls to <function f> "
+                       "triggered tf.function retracing.")
+    assert [r.getMessage()[:14] for r in caplog.records] == [
+        "something else", "6 out of the l"]

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_vidrep._logging import many_models
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.report import load_records
@@ -284,7 +285,8 @@ def run(budget="smoke", *, seeds=None, rows=None, records_root="experiments",
         for index, row in enumerate(waiting, 1):
             print(f"[{NAME}/{budget}] seed {seed}, {index}/{len(waiting)}: "
                   f"{row.key}", flush=True)
-            run_row(chosen, row, seed, data, records_root=records_root)
+            with many_models():
+                run_row(chosen, row, seed, data, records_root=records_root)
             sys.stdout.flush()
     return write_report(budget, records_root=records_root)
 

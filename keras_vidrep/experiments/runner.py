@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_vidrep._logging import many_models
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_writable_folder
 from keras_vidrep._validation import look_up
@@ -66,6 +67,7 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
     """
     import keras
 
+    from keras_vidrep.checkpoints import atomic_write
     from keras_vidrep.checkpoints import read_run_record
     from keras_vidrep.data import bouncing_digits_eval
     from keras_vidrep.evaluation import evaluate_model
@@ -122,8 +124,8 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
         "evaluation": evaluation,
         "command": reproduce_command(experiment, budget, row, seed),
     }
-    # Written last: its presence marks the row as done.
-    (folder / "record.json").write_text(json.dumps(record, indent=1))
+    # Written last, whole or not at all: its presence marks the row as done.
+    atomic_write(folder / "record.json", json.dumps(record, indent=1))
     return folder
 
 
@@ -161,7 +163,8 @@ def run_experiment(name, budget="smoke", *, seeds=None, rows=None,
     for index, (row, overrides, seed) in enumerate(todo, 1):
         print(f"[{name}/{chosen.name}] {index}/{len(todo)}: {row.key} "
               f"seed {seed} ({row.model}, {overrides})", flush=True)
-        run_row(experiment, chosen, row, overrides, seed,
-                records_root=records_root, workdir=workdir, digits=digits)
+        with many_models():
+            run_row(experiment, chosen, row, overrides, seed,
+                    records_root=records_root, workdir=workdir, digits=digits)
         sys.stdout.flush()
     return write_report(name, chosen.name, records_root=records_root)
