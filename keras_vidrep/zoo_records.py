@@ -305,7 +305,10 @@ def _learning_curve(name, run, folder, first_step, first_sequence=0):
                   ", decoders free-running as at inference"
                   if _regime(run) is False else
                   f", decoders in scheduled sampling ({_regime(run)})")
-    timed = "cpu_seconds" in columns
+    # Only when every row has it: a run resumed across the version that
+    # added it has NA in its first rows.
+    timed = all(_number(cells.get("cpu_seconds")) is not None
+                for cells in rows)
     lines = ["", "Learning curve (training loss, cross-entropy per "
              f"frame{regime}):", "",
              "| step | sequences | " + ("CPU hours | " if timed else "")
@@ -314,7 +317,7 @@ def _learning_curve(name, run, folder, first_step, first_sequence=0):
     every = max(1, len(rows) // 10)
     cpu_hours, hours = 0.0, {}
     for cells in rows:
-        cpu_hours += float(cells.get("cpu_seconds", 0) or 0) / 3600
+        cpu_hours += (_number(cells.get("cpu_seconds")) or 0.0) / 3600
         hours[cells["epoch"]] = cpu_hours
     for cells in rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else []):
         done = (int(cells["epoch"]) + 1) * run["checkpoint_every"]
@@ -324,6 +327,14 @@ def _learning_curve(name, run, folder, first_step, first_sequence=0):
             + (f"{hours[cells['epoch']]:.2f} | " if timed else "")
             + " | ".join(f"{float(cells[c]):.1f}" for c in wanted) + " |")
     return lines
+
+
+def _number(text):
+    """``float(text)``, or None for a missing value (``NA``, empty)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _sibling(name):

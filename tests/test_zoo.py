@@ -99,6 +99,13 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
             and not line.startswith("| step")] == [
         "| 200 | 6,400 | 30.0 |", "| 400 | 12,800 | 20.0 |",
         "| 900 | 28,800 | 0.50 | 9.0 |", "| 1400 | 44,800 | 1.50 | 8.0 |"]
+    # A run resumed across the version that added the column has NA in its
+    # first rows: its curve shows no CPU hours rather than wrong ones.
+    (folder / "history.csv").write_text(
+        "epoch,loss,cpu_seconds\n0,9.0,NA\n1,8.0,3600\n")
+    (record, where), = zoo_records.run_stages("predictor_conv")[1:]
+    assert "CPU hours" not in "\n".join(zoo_records._learning_curve(
+        "predictor_conv", record, where, first_step=400))
 
 
 def test_conditional_fc_presets_train_free_running():
