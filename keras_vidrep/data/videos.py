@@ -241,6 +241,15 @@ def read_videos(source, *, layout=None, frame_size=None, channels=None):
     return videos
 
 
+def _check_long_enough(videos, clip_frames):
+    for index, video in enumerate(videos):
+        if len(video) < clip_frames:
+            raise InputError(
+                f"Video {index} has {len(video)} frames, fewer than a clip of "
+                f"clip_frames={clip_frames} (the model's input and future "
+                "frames).")
+
+
 def clip_windows(videos, clip_frames, stride=None):
     """Clips of ``clip_frames`` consecutive frames, one every ``stride``
     frames of each video (default: ``clip_frames``, no overlap), as one
@@ -251,13 +260,9 @@ def clip_windows(videos, clip_frames, stride=None):
     """
     stride = stride or clip_frames
     check_positive_ints(clip_frames=clip_frames, stride=stride)
+    _check_long_enough(videos, clip_frames)
     windows = []
-    for index, video in enumerate(videos):
-        if len(video) < clip_frames:
-            raise InputError(
-                f"Video {index} has {len(video)} frames, fewer than a clip of "
-                f"clip_frames={clip_frames} (the model's input and future "
-                "frames).")
+    for video in videos:
         windows += [video[start:start + clip_frames] for start in
                     range(0, len(video) - clip_frames + 1, stride)]
     return np.stack(windows)
@@ -341,12 +346,7 @@ class VideoClipStream(keras.utils.PyDataset):
         super().__init__(**kwargs)
         check_positive_ints(clip_frames=clip_frames, batch_size=batch_size,
                             num_batches=num_batches)
-        for index, video in enumerate(videos):
-            if len(video) < clip_frames:
-                raise InputError(
-                    f"Video {index} has {len(video)} frames, fewer than a "
-                    f"clip of clip_frames={clip_frames} (the model's input "
-                    "and future frames).")
+        _check_long_enough(videos, clip_frames)
         self.videos, self.clip_frames = videos, clip_frames
         self.windows = np.array([len(v) - clip_frames + 1 for v in videos])
         self.batch_size, self.seed = batch_size, int(seed)
