@@ -9,14 +9,36 @@ use.
 """
 
 import importlib
-
-from keras_vidrep import layers  # noqa: F401
-from keras_vidrep import models  # noqa: F401
+import sys
 
 from keras_vidrep._version import __version__  # noqa: F401
 
-_LAZY_SUBMODULES = ("data", "distributed", "evaluation", "saved_model", "serving",
-                    "training", "visualize", "zoo")
+_LAZY_SUBMODULES = ("data", "distributed", "evaluation", "layers", "models",
+                    "saved_model", "serving", "training", "visualize", "zoo")
+
+
+def _register_with_keras():
+    """Imports the layers and models: their classes register with Keras'
+    serialization as they are defined."""
+    from keras_vidrep import layers  # noqa: F401
+    from keras_vidrep import models  # noqa: F401
+
+
+def _run_as_program():
+    """Whether Python imports this package to run it, ``python -m
+    keras_vidrep``: while it does, ``sys.argv[0]`` is ``"-m"`` (documented
+    behaviour of ``-m``), and the module named after ``-m`` is this one."""
+    if sys.argv[:1] != ["-m"]:
+        return False
+    words = getattr(sys, "orig_argv", [])
+    return any(word == "-m" and words[i + 1:i + 2] == ["keras_vidrep"]
+               for i, word in enumerate(words))
+
+
+# The command line registers for the commands that need Keras, once their
+# arguments are checked (keras_vidrep._entry); every other import does now.
+if not _run_as_program():
+    _register_with_keras()
 
 
 def load(name_or_path, weights="pretrained", compile=True):

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import is_positive_int
 from keras_vidrep._validation import look_up
@@ -496,11 +497,7 @@ def cmd_promote(args):
 
 
 def _experiment_options(experiment):
-    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
-    from keras_vidrep.experiments.definitions import EXPERIMENTS
-
-    experiment.add_argument("name", choices=sorted([*EXPERIMENTS,
-                                                    *STANDALONE_EXPERIMENTS]))
+    experiment.add_argument("name", choices=sorted(_choices.EXPERIMENTS))
     experiment.add_argument("--budget", default="smoke",
                             help="smoke (minutes, numbers mean nothing) or "
                             "cpu (default smoke)")
@@ -518,22 +515,20 @@ def _experiment_options(experiment):
 
 
 def _probe_options(probe):
-    from keras_vidrep.tasks.labels import TASKS
-    from keras_vidrep.tasks.probe import HEADS
-    from keras_vidrep.tasks.probe import PROTOCOLS
-
     probe.add_argument("model", help="a model name, a .keras file or a run "
                        "folder")
-    probe.add_argument("--task", choices=sorted(TASKS), default="motion",
-                       help="; ".join(f"{t.name}: {t.description}"
-                                      for t in TASKS.values()))
+    probe.add_argument("--task", choices=sorted(_choices.TASKS),
+                       default="motion",
+                       help="; ".join(f"{name}: {description}" for name,
+                                      description in _choices.TASKS.items()))
     probe.add_argument("--labels", type=_positive, default=100,
                        help="labelled clips of the train digits")
-    probe.add_argument("--protocol", nargs="+", choices=list(PROTOCOLS),
+    probe.add_argument("--protocol", nargs="+",
+                       choices=list(_choices.PROTOCOLS),
                        default=["frozen", "scratch", "random"],
-                       help="; ".join(f"{p.name}: {p.description}"
-                                      for p in PROTOCOLS.values()))
-    probe.add_argument("--head", choices=sorted(HEADS), default="linear",
+                       help="; ".join(f"{name}: {description}" for name,
+                                      description in _choices.PROTOCOLS.items()))
+    probe.add_argument("--head", choices=_choices.HEADS, default="linear",
                        help="classifier on the representation")
     probe.add_argument("--eval-sequences", type=_positive, default=2000,
                        help="held-out clips of the test digits")
@@ -547,8 +542,6 @@ def _probe_options(probe):
 
 
 def _captioner_options(captioner):
-    from keras_vidrep.models.captioner import STREAM_INPUTS
-
     captioner.add_argument("--steps", type=_positive, default=3000,
                            help="training steps (new clips each step)")
     captioner.add_argument("--batch-size", type=_positive, default=32,
@@ -556,7 +549,7 @@ def _captioner_options(captioner):
     captioner.add_argument("--learning-rate", type=float, default=1e-3,
                            help="Adam learning rate")
     captioner.add_argument("--stream", default="fused",
-                           choices=sorted(STREAM_INPUTS),
+                           choices=_choices.STREAMS,
                            help="frame features: the frames, their "
                            "differences, or both")
     captioner.add_argument("--reverse-frames", action="store_true",
@@ -603,26 +596,12 @@ def _add_command(commands, name, **kwargs):
 # even run the package's __init__ for them.
 STDLIB_COMMANDS = ("list",)
 
-# The keys of training.LEARNING_RATE_SCHEDULES, written out so that the parser
-# does not import Keras (a test keeps the two equal).
-SCHEDULE_NAMES = ("constant", "cosine")
 
 
-def build_parser(command=None):
-    """The argument parser.
-
-    Args:
-        command: build the options of this sub-command only (every other
-            sub-command still appears with its one-line help); ``None``
-            builds them all. The options of ``experiment``, ``probe`` and
-            ``train-captioner`` take their choices from modules that import
-            Keras; building only the command that runs keeps
-            ``keras-vidrep --help`` and ``list`` free of Keras imports (see
-            ``keras_vidrep_cli``).
-    """
-    def complete(name):
-        return command is None or command == name
-
+def build_parser():
+    """The argument parser. It imports nothing beyond the standard library
+    (the choices come from ``keras_vidrep._choices``), so that ``--help``
+    of any command is answered before Keras loads."""
     parser = argparse.ArgumentParser(
         prog="keras-vidrep",
         description="Unsupervised video representation learning with LSTMs.")
@@ -657,7 +636,7 @@ def build_parser(command=None):
     train_parser.add_argument("--learning-rate", type=float, default=1e-3,
                               help="positive, finite")
     train_parser.add_argument(
-        "--schedule", choices=SCHEDULE_NAMES, default="constant",
+        "--schedule", choices=_choices.SCHEDULES, default="constant",
         help="learning rate against the step: constant, or cosine decay to 0 "
         "at the last step (resumes only with the same --steps)")
     train_parser.add_argument("--optimizer", choices=["rmsprop", "adam"],
@@ -785,16 +764,14 @@ def build_parser(command=None):
         commands, "experiment", parents=[data],
         help="run (or resume) an experiment of the lab report and write its "
         "report")
-    if complete("experiment"):
-        _experiment_options(experiment)
+    _experiment_options(experiment)
     experiment.set_defaults(run=cmd_experiment)
 
     probe = _add_command(
         commands, "probe", parents=[data],
         help="recognition from a model's encoder with few labels, next to "
         "the same architecture from scratch and random")
-    if complete("probe"):
-        _probe_options(probe)
+    _probe_options(probe)
     probe.set_defaults(run=cmd_probe)
 
     promote = _add_command(
@@ -815,8 +792,7 @@ def build_parser(command=None):
     captioner = _add_command(
         commands, "train-captioner", parents=[data],
         help="train an S2VT captioner on captioned clips of the train digits")
-    if complete("train-captioner"):
-        _captioner_options(captioner)
+    _captioner_options(captioner)
     captioner.set_defaults(run=cmd_train_captioner)
 
     caption = _add_command(
@@ -846,7 +822,7 @@ def build_parser(command=None):
                       help="sequences per step")
     demo.add_argument("--learning-rate", type=float, default=3e-3,
                       help="RMSProp learning rate (the peak, with cosine)")
-    demo.add_argument("--schedule", choices=SCHEDULE_NAMES,
+    demo.add_argument("--schedule", choices=_choices.SCHEDULES,
                       default="cosine",
                       help="learning rate against the step, as for train")
     demo.add_argument("--eval-sequences", type=_positive, default=200,
@@ -863,20 +839,34 @@ def build_parser(command=None):
 
 
 def parse_args(argv=None):
-    """Parses the command line, building only the options of the command
-    it names (``build_parser``)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    # The first word that is not an option names the command (the only
-    # options before it, --debug, -h and --version, take no value).
-    named = next((word for word in argv if not word.startswith("-")), "")
-    return build_parser(command=named).parse_args(argv)
+    """Parses the command line (``sys.argv[1:]`` by default)."""
+    return build_parser().parse_args(argv)
 
 
-def run(args):
-    """Runs parsed arguments; returns the exit status."""
+def _check_model_argument(args):
+    """Refuses a model argument that names nothing (an unknown name, a
+    missing or damaged file) before Keras loads."""
+    from keras_vidrep.presets import locate
+
+    if getattr(args, "model", None) is not None:
+        locate(args.model)
+
+
+def run(args, import_package=None):
+    """Runs parsed arguments; returns the exit status.
+
+    Args:
+        args: from ``parse_args``.
+        import_package: registers the package with Keras (the entry point
+            defers it, ``keras_vidrep._entry``); called after the model
+            arguments are checked, unless the command needs no Keras.
+    """
     from keras_vidrep.stops import TrainingStopped
 
     try:
+        _check_model_argument(args)
+        if import_package is not None and args.command not in STDLIB_COMMANDS:
+            import_package()
         args.run(args)
     except TrainingStopped as stop:  # SIGTERM or Ctrl-C, recorded
         print(f"keras-vidrep: {stop}", file=sys.stderr)

@@ -49,6 +49,49 @@ def preset_table():
     return json.loads(TABLE_FILE.read_text())
 
 
+def locate(name_or_path):
+    """What a model argument names, from the standard library alone (so
+    that the command line refuses a bad one before Keras loads).
+
+    Returns:
+        ``("name", name)`` for a zoo name (a name always means the zoo's
+        model, even where the working folder holds a folder of that name),
+        ``("preset", folder)`` for a preset directory (``config.json``
+        beside the weights), ``("file", path)`` for a ``.keras`` file or a
+        training run's folder (its ``model.keras``).
+
+    Raises:
+        InputError: not a zoo name, a preset directory or a model file;
+            the message lists the valid names.
+        FileNotFoundError: a ``.keras`` path where there is no file.
+        OSError: a ``.keras`` file that is not a zip archive (damaged or
+            truncated).
+    """
+    import zipfile
+
+    if isinstance(name_or_path, str) and name_or_path in preset_table():
+        return "name", name_or_path
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return "preset", path
+    if path.is_dir() and (path / "model.keras").is_file():
+        path = path / "model.keras"
+    elif not (str(name_or_path).endswith(".keras") or path.is_file()):
+        if os.sep in str(name_or_path) or path.exists():
+            raise FileNotFoundError(
+                f"No model at {path}: no .keras file, run folder (with "
+                "model.keras) or preset directory (with config.json) there.")
+        raise InputError(f"Unknown model {str(name_or_path)!r}. Valid names: "
+                         f"{', '.join(sorted(preset_table()))}; or a .keras "
+                         "file, a run folder or a preset directory.")
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}.")
+    if not zipfile.is_zipfile(path):
+        raise OSError(f"Cannot read the model file {path}: it is damaged "
+                      "or truncated (a .keras file is a zip archive).")
+    return "file", path
+
+
 def cache_dir():
     return Path(os.environ.get(HOME_ENV) or
                 Path("~/.keras/keras_vidrep").expanduser())

@@ -23,7 +23,6 @@ model.
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
@@ -180,49 +179,39 @@ def load(name_or_path, weights="pretrained", compile=True):
     if weights not in ("pretrained", None):
         raise InputError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
-    if isinstance(name_or_path, str) and name_or_path in list_models():
-        # A zoo name means the zoo's model, whatever the working folder
-        # holds: a folder of that name is loaded as "./NAME".
-        model = build_preset(name_or_path)
+    from keras_vidrep.presets import locate
+
+    kind, where = locate(name_or_path)
+    if kind == "name":
+        model = build_preset(where)
         if weights == "pretrained":
-            _load_weights_file(model, weights_path(name_or_path),
-                               sha256=_recorded_sha256(name_or_path))
+            _load_weights_file(model, weights_path(where),
+                               sha256=_recorded_sha256(where))
         return _compile(model) if compile else model
-    path = Path(name_or_path)
-    if path.is_dir() and (path / "config.json").is_file():
-        # A preset directory: config.json (the builder's arguments and the
-        # variant's name) beside model.weights.h5.
-        config = _preset_config(path / "config.json")
+    if kind == "preset":
+        # config.json (the builder's arguments and the variant's name)
+        # beside model.weights.h5.
+        config = _preset_config(where / "config.json")
         name = config.pop("name")
         _check_name(name)
         model = _build(name, config)
         if weights == "pretrained":
-            metadata = path / "metadata.json"
-            _load_weights_file(model, path / WEIGHTS_FILE, sha256=(
+            metadata = where / "metadata.json"
+            _load_weights_file(model, where / WEIGHTS_FILE, sha256=(
                 json.loads(metadata.read_text()).get("sha256")
                 if metadata.is_file() else None))
         return _compile(model) if compile else model
-    if path.is_dir() and (path / "model.keras").is_file():
-        path = name_or_path = path / "model.keras"  # a training run's folder
-    if str(name_or_path).endswith(".keras") or path.is_file():
-        if not path.is_file():
-            raise FileNotFoundError(f"No model file at {path}.")
-        if not zipfile.is_zipfile(path):
-            raise OSError(f"Cannot read the model file {path}: it is damaged "
-                          "or truncated (a .keras file is a zip archive).")
-        # A captioner's class must be registered with Keras before its file
-        # can be read, whatever the caller imported.
-        import keras_vidrep.models.captioner  # noqa: F401
+    # A captioner's class must be registered with Keras before its file can
+    # be read, whatever the caller imported.
+    import keras_vidrep.models.captioner  # noqa: F401
 
-        try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception as error:
-            raise OSError(f"Cannot read the model file {path}: "
-                          f"{type(error).__name__}: {error}") from error
-        if weights is None:
-            model = type(model).from_config(model.get_config())
-    else:
-        model = build_preset(name_or_path)  # not a name: lists the valid ones
+    try:
+        model = keras.saving.load_model(where, compile=False, safe_mode=True)
+    except Exception as error:
+        raise OSError(f"Cannot read the model file {where}: "
+                      f"{type(error).__name__}: {error}") from error
+    if weights is None:
+        model = type(model).from_config(model.get_config())
     if compile:
         _compile(model)
     return model

@@ -206,9 +206,10 @@ def test_console_script_quiets_tensorflow_start_up_lines(mnist_dir):
     assert bad.returncode == 2
     assert bad.stderr.splitlines() == [
         bad.stderr.strip()] and "no_such_model" in bad.stderr
-    # Set by the user: TensorFlow's lines are theirs to see (evaluate
-    # imports TensorFlow; list does not).
-    loud = subprocess.run([str(script), "evaluate", "no_such_model"],
+    # Set by the user: TensorFlow's lines are theirs to see (evaluate of a
+    # model imports TensorFlow; list does not).
+    loud = subprocess.run([str(script), "evaluate", "composite_conv",
+                           "--digits", "/no/such/folder"],
                           capture_output=True,
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
                           timeout=120)
@@ -243,47 +244,89 @@ def test_demo_says_what_its_figures_mean():
     assert "keras-vidrep visualize composite_conv" in verdict
 
 
-def test_help_and_list_import_neither_keras_nor_tensorflow():
-    """The console script answers --help, a command's --help and list from
-    the standard library (seconds faster: `import keras` alone takes about
-    5 s on a 2-core CPU); other commands still get the whole package."""
+def _imported_after(code):
+    """Runs ``code`` (which sets ``status``) in a fresh interpreter; its
+    exit status, which of Keras, TensorFlow and our layers it imported, and
+    whether the package's __init__ ran."""
     import subprocess
     import sys
 
-    def imported_after(argv):
-        code = ("import sys, keras_vidrep_cli\n"
-                "try:\n"
-                f"    status = keras_vidrep_cli.main({argv!r})\n"
-                "except SystemExit as exit:\n"
-                "    status = exit.code\n"
-                "print(status, sorted(m for m in ('keras', 'tensorflow', "
-                "'keras_vidrep.layers') if m in sys.modules), "
-                "hasattr(sys.modules['keras_vidrep'], 'load'))")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                              text=True, timeout=120)
-        return done.stdout.strip().splitlines()[-1]
+    code += ("print(status, sorted(m for m in ('keras', 'tensorflow', "
+             "'keras_vidrep.layers') if m in sys.modules), "
+             "hasattr(sys.modules['keras_vidrep'], 'load'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)
+    return done.stdout.strip().splitlines()[-1]
 
-    for argv in (["--help"], ["list"], ["train", "--help"], ["--debug", "list"]):
-        assert imported_after(argv) == "0 [] False", argv
+
+def _script(argv):
+    return ("import sys, keras_vidrep_cli\n"
+            "try:\n"
+            f"    status = keras_vidrep_cli.main({argv!r})\n"
+            "except SystemExit as exit:\n"
+            "    status = exit.code\n")
+
+
+QUICK = (["--help"], ["list"], ["--debug", "list"], ["train", "--help"],
+         ["probe", "--help"], ["train-captioner", "--help"],
+         ["experiment", "--help"], ["evaluate", "nonsense"],
+         ["probe", "missing/model.keras"])
+
+
+def test_help_list_and_bad_models_import_neither_keras_nor_tensorflow():
+    """The console script answers --help of any command, list, and a model
+    argument that names nothing from the standard library (seconds faster:
+    `import keras` alone takes about 5 s on a 2-core CPU); other commands
+    still get the whole package."""
+    for argv in QUICK:
+        assert _imported_after(_script(argv)).endswith("[] False"), argv
     # Any other command runs the package's __init__ first (registration).
-    assert imported_after(["evaluate", "no_such_model"]) == (
+    assert _imported_after(_script(["evaluate", "composite_conv", "--digits",
+                                    "/no/such/folder"])) == (
         "2 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
 
 
+def test_python_m_keras_vidrep_is_as_quick_as_the_script():
+    """``python -m keras_vidrep list`` imports the package to run it: its
+    __init__ defers the Keras imports there and only there."""
+    import subprocess
+    import sys
 
-def test_schedule_choices_are_the_trainers():
-    """train's --schedule lists its choices without importing Keras, so they
-    are written out: they must be the trainer's table."""
-    import argparse
+    listed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keras_vidrep", "list"],
+        capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "composite_conv" in listed.stdout
+    imported = [line.split("|")[-1].strip()
+                for line in listed.stderr.splitlines() if "|" in line]
+    assert "keras_vidrep._entry" in imported
+    assert not [name for name in imported
+                if name.split(".")[0] in ("keras", "tensorflow")]
+    # A plain import still registers our classes with Keras.
+    assert _imported_after("import sys, keras_vidrep\nstatus = 0\n") == (
+        "0 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
 
+
+def test_choices_of_the_parser_are_those_of_their_tables():
+    """The parser takes its choices from keras_vidrep._choices, without
+    importing Keras: each list must be the table it stands for."""
+    from keras_vidrep import _choices
+    from keras_vidrep.experiments import STANDALONE_EXPERIMENTS
+    from keras_vidrep.experiments.definitions import EXPERIMENTS
+    from keras_vidrep.models.captioner import STREAM_INPUTS
+    from keras_vidrep.tasks.labels import TASKS
+    from keras_vidrep.tasks.probe import HEADS
+    from keras_vidrep.tasks.probe import PROTOCOLS
     from keras_vidrep.training import LEARNING_RATE_SCHEDULES
 
-    (commands,) = [a for a in cli.build_parser()._actions
-                   if isinstance(a, argparse._SubParsersAction)]
-    for name in ("train", "demo"):
-        (schedule,) = [a for a in commands.choices[name]._actions
-                       if a.dest == "schedule"]
-        assert sorted(schedule.choices) == sorted(LEARNING_RATE_SCHEDULES)
+    assert sorted(_choices.SCHEDULES) == sorted(LEARNING_RATE_SCHEDULES)
+    assert sorted(_choices.EXPERIMENTS) == sorted(
+        [*EXPERIMENTS, *STANDALONE_EXPERIMENTS])
+    assert _choices.TASKS == {name: task.description
+                              for name, task in TASKS.items()}
+    assert _choices.PROTOCOLS == {name: protocol.description
+                                  for name, protocol in PROTOCOLS.items()}
+    assert sorted(_choices.HEADS) == sorted(HEADS)
+    assert sorted(_choices.STREAMS) == sorted(STREAM_INPUTS)
 
 
 @pytest.mark.parametrize("line, dropped", [
@@ -298,9 +341,9 @@ def test_schedule_choices_are_the_trainers():
     ("keras-vidrep: error: Unknown model 'x'.", False),
 ])
 def test_the_script_drops_tensorflows_start_up_chatter_only(line, dropped):
-    import keras_vidrep_cli
+    from keras_vidrep import _entry
 
-    assert bool(keras_vidrep_cli.NOISE.match(line)) == dropped
+    assert bool(_entry.NOISE.match(line)) == dropped
 
 
 GOLDEN_FIXED_MSE = 997.847

@@ -27,6 +27,7 @@ from typing import Tuple
 
 import numpy as np
 
+from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import look_up
 
@@ -103,10 +104,9 @@ def _motion_targets(info, input_frames):
 
 TASKS = {
     "digits": Task("digits", DIGIT_CLASSES, _digit_targets,
-                   "which digits are in the clip (10-way multi-label)"),
+                   _choices.TASKS["digits"]),
     "motion": Task("motion", DIRECTIONS, _motion_targets,
-                   "the set of the digits' directions at the end of the input "
-                   "(8 sectors, multi-label)"),
+                   _choices.TASKS["motion"]),
 }
 
 

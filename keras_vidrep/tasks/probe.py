@@ -32,6 +32,7 @@ import time
 import keras
 import numpy as np
 
+from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.tasks.labels import TASKS
@@ -57,14 +58,10 @@ class Protocol:
 
 
 PROTOCOLS = {p.name: p for p in (
-    Protocol("frozen", True, False,
-             "pretrained encoder, frozen; only the head trains"),
-    Protocol("fine_tuned", True, True,
-             "pretrained encoder and head, all trained"),
-    Protocol("scratch", False, True,
-             "the same architecture randomly initialised, all trained"),
-    Protocol("random", False, False,
-             "the same architecture randomly initialised, frozen"),
+    Protocol("frozen", True, False, _choices.PROTOCOLS["frozen"]),
+    Protocol("fine_tuned", True, True, _choices.PROTOCOLS["fine_tuned"]),
+    Protocol("scratch", False, True, _choices.PROTOCOLS["scratch"]),
+    Protocol("random", False, False, _choices.PROTOCOLS["random"]),
 )}
 
 
