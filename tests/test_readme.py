@@ -217,3 +217,134 @@ def test_the_own_videos_commands_run_on_the_videos_of_their_block(tmp_path,
                                 capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, (line, result.stderr[-3000:])
     assert (tmp_path / "prediction.gif").is_file()
+
+
+# Every command of the README's bash blocks (the words between `&&`, a
+# comment cut off) has one place here, so that a command added to the
+# README must be given one (test_every_command_is_tested_here).
+COMMANDS = re.compile(r"^```bash\n(.*?)^```", re.M | re.S)
+
+# Run as written, in this order, in a scratch folder that holds a copy of
+# the committed experiments/ (whose records make the cpu budgets' reruns
+# resume to the end at once), saved_models/ (linked) and ../shared.
+AS_WRITTEN = (
+    "keras-vidrep experiment units --budget cpu",
+    "keras-vidrep experiment representations --budget cpu",
+    "keras-vidrep caption captioner_fused --clips 4 --beam-size 5 --out "
+    "caption.png",
+    'keras-vidrep models-config --base "$PWD/saved_models"',
+)
+# Run with the README's budget, too long for a test, cut: (the words, the
+# words they become).
+SHORTENED = {
+    "KERAS_VIDREP_MNIST=../shared/data/mnist keras-vidrep demo":
+        ("demo", "demo --steps 4 --eval-sequences 10"),
+    "keras-vidrep probe composite_conv --task motion --labels 100":
+        ("--labels 100", "--labels 100 --steps 5 --eval-sequences 50"),
+    "keras-vidrep train-captioner --steps 3000 --batch-size 32 --stream "
+    "fused --out runs/captioner": ("--steps 3000", "--steps 4"),
+    "keras-vidrep caption runs/captioner --clips 4 --beam-size 5 --out "
+    "caption.png --evaluate 1000": ("--evaluate 1000", "--evaluate 8"),
+}
+# Run elsewhere: .ci/run (the install and the test command, which it runs
+# as the README writes them) or another test, named with the words it
+# must hold.
+RUN_BY = {
+    "python3 -m venv .venv": (".ci/run", "python3 -m venv .venv"),
+    ". .venv/bin/activate": (".ci/run", ". .venv/bin/activate"),
+    # .ci/run installs the package with its test extras: `-e .` and more.
+    "pip install -e .": (".ci/run", 'pip install -q -e ".[test]"'),
+    'pip install -e ".[test]"': (".ci/run", 'pip install -q -e ".[test]"'),
+    'python -m pip install -e ".[test]"': (
+        ".ci/run", 'python -m pip install -q -e ".[test]"'),
+    "bash tests/run.sh": (".ci/run", "\nbash tests/run.sh\n"),
+    "keras-vidrep evaluate predictor_conv --data my_videos --stride 2": (
+        "tests/test_readme.py", "def test_the_own_videos_commands_run_on"),
+    "keras-vidrep predict predictor_conv my_videos/clip0.mp4 --out "
+    "prediction.gif": (
+        "tests/test_readme.py", "def test_the_own_videos_commands_run_on"),
+    # Minutes of CPU: the test runs it with --out and --workdir in its own
+    # folder and checks every row of the report.
+    "keras-vidrep experiment variants --budget smoke": (
+        "tests/test_experiments.py",
+        '"experiment", "variants", "--budget", "smoke"'),
+}
+# Not run: no Docker and no TensorFlow Serving can be installed here. The
+# serving block's test stands in for the server, answering from the same
+# SavedModel; models-config (AS_WRITTEN) writes the file the server reads.
+NOT_HERE = (
+    'docker run -p 8500:8500 -p 8501:8501 -v "$PWD/saved_models:/models" '
+    "tensorflow/serving --model_config_file=/models/models.config",
+    "tensorflow_model_server --port=8500 --rest_api_port=8501 "
+    '--model_config_file="$PWD/saved_models/models.config"',
+)
+
+
+def readme_commands():
+    """The commands of the README's bash blocks, in order."""
+    commands = []
+    for block in COMMANDS.findall((REPO / "README.md").read_text()):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line and not line.startswith("#"):
+                commands += [" ".join(part.split())
+                             for part in line.split("&&")]
+    return commands
+
+
+def test_every_command_is_tested_here():
+    places = (AS_WRITTEN, SHORTENED, RUN_BY, NOT_HERE)
+    commands = readme_commands()
+    for command in commands:
+        assert sum(command in place for place in places) == 1, command
+    # And no place names a command the README no longer has.
+    for place in places:
+        for command in place:
+            assert command in commands, command
+    for command, (where, words) in RUN_BY.items():
+        assert words in (REPO / where).read_text(), (command, where)
+
+
+def _scratch_checkout(tmp_path, mnist_dir):
+    """tmp/work with experiments/ copied and saved_models/ linked model by
+    model; tmp/shared/data/mnist the digits."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "experiments", work / "experiments")
+    (work / "saved_models").mkdir()
+    for model in (REPO / "saved_models").iterdir():
+        if model.is_dir():
+            (work / "saved_models" / model.name).symlink_to(model)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "mnist").symlink_to(mnist_dir)
+    return work
+
+
+@pytest.mark.slow
+def test_the_commands_run_as_the_readme_writes_them(tmp_path, mnist_dir):
+    """Every AS_WRITTEN and SHORTENED command, in the README's order, by the
+    console script a user has on the PATH."""
+    work = _scratch_checkout(tmp_path, mnist_dir)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow",
+           "KERAS_VIDREP_MNIST": str(mnist_dir),
+           "KERAS_VIDREP_SAVED_MODELS": str(work / "saved_models"),
+           "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    for command in readme_commands():
+        if command in SHORTENED:
+            words, shorter = SHORTENED[command]
+            command = command.replace(words, shorter, 1)
+        elif command not in AS_WRITTEN:
+            continue
+        result = subprocess.run(command, shell=True, cwd=work, env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, (command, result.stderr[-3000:])
+    for name in ("units", "representations"):
+        report = f"experiments/{name}/cpu/report.md"
+        assert ((work / report).read_text()
+                == (REPO / report).read_text()), report
+    for figure in ("caption.png", "runs/demo/demo.png", "runs/demo/demo.gif",
+                   "runs/captioner/model.keras"):
+        assert (work / figure).is_file(), figure
+    config = (work / "saved_models" / "models.config").read_text()
+    assert f'base_path: "{work}/saved_models/composite_conv"' in config
