@@ -1,6 +1,8 @@
 """The keras-vidrep command line: listing, errors, evaluation, figures."""
 
 import json
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -304,6 +306,25 @@ def test_python_m_keras_vidrep_is_as_quick_as_the_script():
     # A plain import still registers our classes with Keras.
     assert _imported_after("import sys, keras_vidrep\nstatus = 0\n") == (
         "0 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
+
+
+def test_importing_the_package_says_nothing_tensorflow_does_not():
+    """`import keras_vidrep` prints TensorFlow's start-up lines and nothing
+    of ours (the README says so): its standard error is that of a bare
+    `import tensorflow`, once timestamps and process ids are set aside."""
+    import subprocess
+    import sys
+
+    def stderr_of(code):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
+        done = subprocess.run([sys.executable, "-c", code], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return [re.sub(r"^([IWE])\d{4} [\d:.]+ +\d+ ", r"\1 ", line)
+                for line in done.stderr.splitlines()]
+
+    assert stderr_of("import keras_vidrep") == stderr_of("import tensorflow")
 
 
 def test_choices_of_the_parser_are_those_of_their_tables():
