@@ -168,6 +168,17 @@ def test_figures_quoted_in_the_readme_are_those_of_their_sources():
     demo = [float(value) for value in re.findall(
         r"^\| 49bfc48 / adc4815 .*?\| \*\*([0-9.]+)\*\*", benchmarks, re.M)]
     assert f"{min(demo):.1f}-{max(demo):.1f} over two seeds" in readme
+    run = json.loads((REPO / "zoo/runs/captioner_fused/run.json").read_text())
+    minutes = sum(part["wall_seconds"] for part in run["parts"]) / 60
+    assert (f"2-core AMD EPYC CPU ({minutes:.0f} minutes of training, "
+            "`zoo/runs/captioner_fused/run.json`)") in readme
+    assert all("AMD EPYC" in part["machine"] for part in run["parts"])
+    rows = [json.loads(path.read_text()) for path in
+            (REPO / "experiments/captions/cpu/records").glob("*/record.json")]
+    low, high = (f(row["training_seconds"] for row in rows) / 60
+                 for f in (min, max))
+    assert (f"{low:.0f}-{high:.0f} minutes of training a row on a 2-core "
+            "AMD EPYC CPU") in readme
     bounds = re.search(r"difference\.max\(\) < ([0-9.]+) and "
                        r"difference\.mean\(\) < ([0-9.]+)",
                        (REPO / "tests/test_precision.py").read_text())
