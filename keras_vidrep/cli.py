@@ -301,6 +301,12 @@ def cmd_card(args):
     from keras_vidrep.zoo_records import write_index
 
     names = list_models() if args.name == "all" else [args.name]
+    if args.evaluate:
+        from keras_vidrep.promotion import reevaluate
+
+        for name in names:
+            print(f"{name}: evaluating again ...")
+            print(f"{name}: wrote {reevaluate(name, digits=args.digits)}")
     for name in names:
         path = write_card(name)
         print(f"{name}: " + (f"wrote {path}" if path else
@@ -744,8 +750,13 @@ def build_parser():
     export.set_defaults(run=cmd_export)
 
     card = _add_command(
-        commands, "card", help="write zoo/cards/NAME.md from the recorded evaluation")
+        commands, "card", parents=[data],
+        help="write zoo/cards/NAME.md from the recorded evaluation")
     card.add_argument("name", help="a zoo name, or 'all'")
+    card.add_argument("--evaluate", action="store_true",
+                      help="evaluate the zoo model again first, on the "
+                      "promotion's held-out clips, and rewrite its record "
+                      "(scores added since it was promoted)")
     card.set_defaults(run=cmd_card)
 
     config = _add_command(

@@ -294,6 +294,41 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
                                seed=seed, digits=digits, force=force)
 
 
+def reevaluate(name, *, sequences=1000, seed=1234, digits=None):
+    """Evaluates the zoo model ``name`` again, with the code of today (a
+    score added since its promotion, such as a captioner's METEOR), and
+    rewrites ``zoo/evaluations/NAME.json``, keeping the run it came from
+    and the version it replaced; then its card and the index. The weights
+    are untouched. Returns the path of the record.
+
+    Args:
+        name: a zoo name with a recorded evaluation.
+        sequences, seed, digits: as ``promote`` (use the promotion's: 1,000
+            sequences of seed 1234, so that the figures stay comparable).
+    """
+    from keras_vidrep import zoo
+    from keras_vidrep import zoo_records
+    from keras_vidrep.checkpoints import RunLock
+    from keras_vidrep.checkpoints import atomic_write
+
+    zoo._check_name(name)
+    path = zoo.ROOT / "zoo" / "evaluations" / f"{name}.json"
+    if not path.is_file():
+        raise InputError(f"{name} has no evaluation record ({path}) to "
+                         "evaluate again: promote a run to it first.")
+    recorded = json.loads(path.read_text())
+    with RunLock(zoo.ROOT, file_name=".promotion.lock", what="promotion",
+                 advice="wait for it to finish, then evaluate again"):
+        report = {**_report(name, zoo.load(name, compile=False), sequences,
+                            seed, digits),
+                  **{key: recorded[key] for key in ("run", "replaces")
+                     if key in recorded}}
+        atomic_write(path, json.dumps(report, indent=2))
+        zoo_records.write_card(name)
+        zoo_records.write_index()
+    return path
+
+
 def _promote_locked(run_dir, run, name, *, sequences, seed, digits, force):
     from keras_vidrep import zoo
     from keras_vidrep import zoo_records

@@ -418,6 +418,8 @@ def _against_sibling(name, report):
 
 _CAPTION_METRICS = (("content", "content", "{:.3f}"),
                     ("bleu4", "BLEU-4", "{:.1f}"),
+                    ("meteor", "METEOR", "{:.3f}"),
+                    ("cider_d", "CIDEr-D", "{:.2f}"),
                     ("exact_match", "exact match", "{:.3f}"),
                     ("well_formed", "well formed", "{:.3f}"),
                     ("digit_accuracy", "digits right", "{:.3f}"),
@@ -453,7 +455,9 @@ def _captioner_card(name, preset, stages, report):
     lines += ["## Evaluation", "",
               f"{report['clips']:,} held-out clips of the **test** digits, each "
               "against the grammar's six reference captions "
-              "(`keras_vidrep.captions.caption_scores`; BLEU-4 by sacrebleu). "
+              "(`keras_vidrep.captions.caption_scores`; BLEU-4 by sacrebleu, "
+              "METEOR 1.5 and CIDEr-D by pycocoevalcap; `-` where the record "
+              "predates a score). "
               "Content is the mean of digits right and paths right, the score "
               "a captioner is promoted on; below the model, the same scores "
               "of captions that saw nothing or half of each clip "
@@ -467,7 +471,7 @@ def _captioner_card(name, preset, stages, report):
              in _content_free(report).items()]
     for label, scores in rows:
         lines.append(f"| {label} | " + " | ".join(
-            fmt.format(score_of(scores, metric))
+            _formatted(fmt, score_of(scores, metric))
             for metric, _, fmt in _CAPTION_METRICS) + " |")
     ours = score_of(report["scores"]["1"], "content")
     above = [CONTENT_FREE[kind] for kind, scores in _content_free(report).items()
@@ -488,6 +492,12 @@ def _captioner_card(name, preset, stages, report):
                   f"whose greedy {words} on the same clips was "
                   f"{fmt.format(replaced[metric])}."]
     return "\n".join(lines) + "\n"
+
+
+def _formatted(fmt, value):
+    """``value`` in ``fmt``; ``-`` for a score the record does not hold
+    (``None``: written before the score was, or METEOR without Java)."""
+    return "-" if value is None else fmt.format(value)
 
 
 def _content_free(report):
@@ -643,11 +653,13 @@ def write_index():
                      f"{trained} | " + " | ".join(cells) + f" | {card} |")
     lines += ["", "Captioners (S2VT, `keras_vidrep.captions`): content (the "
               "mean of digits right and paths right), BLEU-4 (0-100) and "
-              "exact-match rate of greedy captions of held-out clips of the "
-              "test digits; in brackets the same score of captions in the "
-              "grammar with random digits and paths, on the same clips.", "",
-              "| model | parameters | trained | content | BLEU-4 | exact match | card |",
-              "|---|---|---|---|---|---|---|"]
+              "exact-match rate, METEOR and CIDEr-D of greedy captions of "
+              "held-out clips of the test digits; in brackets the same score "
+              "of captions in the grammar with random digits and paths, on "
+              "the same clips.", "",
+              "| model | parameters | trained | content | BLEU-4 | exact match "
+              "| METEOR | CIDEr-D | card |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name in CAPTIONERS:
         report = _evaluation(name)
         scores = report["scores"]["1"] if report else None
@@ -659,7 +671,13 @@ def write_index():
                f"({floor['content']:.3f}) | {scores['bleu4']:.1f} "
                f"({floor['bleu4']:.1f}) | "
                f"{scores['exact_match']:.3f} | "
-               f"[card](cards/{name}.md)" if scores else "- | - | - | -")
+               + " | ".join(
+                   f"{_formatted(fmt, score_of(scores, metric))} "
+                   f"({_formatted(fmt, score_of(floor, metric))})"
+                   for metric, fmt in (("meteor", "{:.3f}"),
+                                       ("cider_d", "{:.2f}")))
+               + f" | [card](cards/{name}.md)" if scores
+               else "- | - | - | - | - | -")
             + " |")
     path = zoo.ROOT / "zoo" / "README.md"
     path.write_text("\n".join(lines) + "\n")

@@ -242,6 +242,38 @@ def test_caption_scores_fixed_values():
     assert scores["content"] == pytest.approx((4 / 6 + 3 / 6) / 2)
 
 
+def test_meteor_and_cider_d_read_every_clips_references(monkeypatch):
+    """Golden values of pycocoevalcap 1.2's METEOR 1.5 and CIDEr-D on three
+    clips of different references: a reference (exact), a path wrong, an
+    unparseable caption. CIDEr-D's document frequencies come from the
+    references of all clips, so a clip's own references must be its own."""
+    from keras_vidrep.captions import caption_scores
+    from keras_vidrep.captions import metrics
+
+    def references_of(digits, paths):
+        return [caption(digits, paths, 0),
+                caption(digits[::-1], paths[::-1], 1)]
+
+    references = [references_of((3, 7), ("up", "down then up")),
+                  references_of((1, 2), ("left", "right then left")),
+                  references_of((4, 5), ("down", "up"))]
+    generated = [references[0][1], caption((1, 2), ("left", "down"), 2),
+                 "the four moves"]
+    scores = caption_scores(generated, references)
+    assert scores["meteor"] == pytest.approx(0.415007, abs=1e-5)
+    assert scores["cider_d"] == pytest.approx(3.228998, abs=1e-5)
+    perfect = caption_scores([refs[0] for refs in references], references)
+    assert perfect["meteor"] == pytest.approx(1.0)
+    assert perfect["cider_d"] == pytest.approx(6.470430, abs=1e-5)
+    # Shuffled references: each caption is now judged against another
+    # clip's, and both scores fall.
+    shuffled = caption_scores(generated, references[1:] + references[:1])
+    assert shuffled["meteor"] < scores["meteor"]
+    assert shuffled["cider_d"] < scores["cider_d"]
+    monkeypatch.setattr(metrics.shutil, "which", lambda name: None)
+    assert caption_scores(generated, references)["meteor"] is None
+
+
 def test_content_free_captions_keep_only_what_their_kind_says():
     from keras_vidrep.captions.baselines import FIXED_CAPTION
     from keras_vidrep.captions.baselines import content_free_captions

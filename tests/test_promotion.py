@@ -12,6 +12,7 @@ from keras_vidrep import zoo
 from keras_vidrep import zoo_records
 from keras_vidrep._validation import InputError
 from keras_vidrep.promotion import promote
+from keras_vidrep.promotion import reevaluate
 from keras_vidrep.training import train
 
 from tests.helpers import REPO
@@ -93,6 +94,25 @@ def test_promote_writes_every_record_and_only_ships_better_models(
     stages = zoo_records.run_stages(NAME)
     assert [s[0]["seed"] for s in stages] == [0, 1]
     assert stages[1][0]["starts_from"] == "before"
+
+    # Evaluated again (here, a record that lacks a score, as one written
+    # before the score was): the score is back, the figures the same, the
+    # run and the replaced version kept, the card rewritten.
+    path = checkout / "zoo" / "evaluations" / f"{NAME}.json"
+    before = json.loads(path.read_text())
+    del before["bouncing_digits_test"]["future"]["model"]["ssim"]
+    path.write_text(json.dumps(before))
+    (checkout / "zoo" / "cards" / f"{NAME}.md").unlink()
+    reevaluate(NAME, sequences=20, digits=mnist_dir)
+    after = json.loads(path.read_text())
+    assert (after["run"], after["replaces"]) == (before["run"],
+                                                 before["replaces"])
+    future = after["bouncing_digits_test"]["future"]["model"]
+    assert future["frame_mse"]["mean"] == pytest.approx(
+        before["bouncing_digits_test"]["future"]["model"]["frame_mse"]["mean"],
+        rel=1e-5)
+    assert "ssim" in future
+    assert (checkout / "zoo" / "cards" / f"{NAME}.md").is_file()
 
 
 def test_promote_refuses_unfinished_runs_and_other_architectures(

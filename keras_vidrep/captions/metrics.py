@@ -12,9 +12,18 @@
   captioners are compared and promoted on (BLEU-4 rewards the template's
   words, which a caption that saw nothing writes too: see
   ``keras_vidrep.captions.baselines``);
-both slot accuracies count an unparseable caption as all wrong.
+both slot accuracies count an unparseable caption as all wrong;
+- ``meteor``: METEOR 1.5 (0-1), the jar that ``pycocoevalcap`` ships, run
+  by the machine's Java; ``None`` where there is no ``java`` to run it;
+- ``cider_d``: CIDEr-D (0-10) of ``pycocoevalcap`` (coco-caption's Cider:
+  tf-idf n-grams with the document frequencies of the clips' references,
+  clipped counts and a length penalty), pure Python.
+Both read every clip's references, as BLEU-4 does.
 """
 
+import atexit
+import functools
+import shutil
 from collections import Counter
 
 from keras_vidrep._validation import InputError
@@ -26,7 +35,42 @@ def score_of(scores, metric):
     its two parts in a record written before it was recorded."""
     if metric == "content" and metric not in scores:
         return (scores["digit_accuracy"] + scores["path_accuracy"]) / 2
-    return scores[metric]
+    return scores.get(metric)  # None: not in a record of before it was
+
+
+@functools.lru_cache(maxsize=None)
+def _meteor_scorer():
+    """One METEOR process for the interpreter (it takes seconds to start:
+    it loads its paraphrase tables), ended at exit."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    scorer = Meteor()
+    atexit.register(scorer.meteor_p.kill)
+    return scorer
+
+
+def meteor(generated, references):
+    """METEOR 1.5 of ``generated`` against ``references`` (as
+    ``caption_scores`` takes them), 0-1; ``None`` without Java."""
+    if shutil.which("java") is None:
+        return None
+    # METEOR's protocol separates fields with '|||' and reads one line.
+    clean = [" ".join(text.replace("|||", " ").split()) or "-"
+             for text in generated]
+    score, _ = _meteor_scorer().compute_score(
+        {i: list(refs) for i, refs in enumerate(references)},
+        {i: [text] for i, text in enumerate(clean)})
+    return score
+
+
+def cider_d(generated, references):
+    """CIDEr-D of ``generated`` against ``references``, 0-10."""
+    from pycocoevalcap.cider.cider import Cider
+
+    score, _ = Cider().compute_score(
+        {i: list(refs) for i, refs in enumerate(references)},
+        {i: [text] for i, text in enumerate(generated)})
+    return float(score)
 
 
 def _overlap(a, b):
@@ -61,4 +105,6 @@ def caption_scores(generated, references):
             "well_formed": parsed_count / clips,
             "digit_accuracy": digits / (2 * clips),
             "path_accuracy": paths / (2 * clips),
-            "content": (digits + paths) / (4 * clips), "clips": clips}
+            "content": (digits + paths) / (4 * clips),
+            "meteor": meteor(generated, references),
+            "cider_d": cider_d(generated, references), "clips": clips}
