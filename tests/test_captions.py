@@ -171,11 +171,16 @@ def test_s2vt_trains_and_beam_one_equals_greedy(stream):
     frames = rng.random((4, 3, 16, 16, 1)).astype("float32")
     words = rng.integers(2, 12, (4, 6))
     assert model({"frames": frames, "words": words}).shape == (4, 6, 12)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, ignore_class=0))
-    history = model.fit({"frames": frames, "words": words}, words, epochs=3,
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, ignore_class=0))
+    history = model.fit({"frames": frames, "words": words}, words, epochs=20,
                         verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
+    # It learns: the four captions' words become likelier (a tenth of the
+    # loss at least), which a model whose gradients do not reach its
+    # weights cannot do.
+    loss = history.history["loss"]
+    assert np.isfinite(loss).all() and loss[-1] < 0.9 * loss[0], loss
     greedy = keras.ops.convert_to_numpy(model.generate(frames))
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(model._beam_search(frames, 6, 1)), greedy)

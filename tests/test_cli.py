@@ -109,8 +109,24 @@ def test_visualize_writes_png_and_gif(tmp_path):
     model = build_model("composite_conv_cond", **SMALL)
     clip = np.random.default_rng(0).random((4, 32, 32, 1)).astype("float32")
     png, gif = visualize(model, clip, tmp_path / "figure")
-    strip = Image.open(png)
-    assert strip.size[1] > 4 * 32  # four rows of frames
+    strip = np.asarray(Image.open(png))
+    assert strip.shape[0] > 4 * 32  # four rows of frames
+
+    # The input row holds the clip's frames, the reconstruction row the
+    # model's, flipped back into the input's order, each in its column.
+    from keras_vidrep.visualize import _GAP
+    from keras_vidrep.visualize import to_uint8
+
+    def tile(row, column):
+        top, left = 14 + row * (32 + _GAP), 130 + column * (32 + _GAP)
+        return strip[top:top + 32, left:left + 32]
+
+    reconstruction = to_uint8(np.asarray(model.predict_on_batch(
+        clip[None, :2])["reconstruction"])[0, ::-1])
+    for column in range(2):
+        np.testing.assert_array_equal(tile(0, column),
+                                      to_uint8(clip[:2])[column])
+        np.testing.assert_array_equal(tile(2, column), reconstruction[column])
     animation = Image.open(gif)
     assert animation.n_frames == 2  # max(input, future) frames
     # A folder gets its files inside, not beside it.

@@ -1,6 +1,7 @@
 """MNIST loading, bouncing-digit physics and pipeline, fixed Moving MNIST."""
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,7 +52,16 @@ def test_offline_test_files_split_8000_2000(mnist_dir):
     assert train_x.shape == (8000, 28, 28) and test_x.shape == (2000, 28, 28)
     assert train_x.dtype == np.uint8 and train_y.shape == (8000,)
     assert set(np.unique(test_y)) == set(range(10))
-    assert not np.array_equal(train_x[:2000], test_x)
+    # By index, read here from the IDX bytes: train is digits 0-7999, test
+    # 8000-9999, so no digit is on both sides.
+    with gzip.open(Path(mnist_dir) / "t10k-images-idx3-ubyte.gz") as file:
+        raw = np.frombuffer(file.read(), np.uint8, offset=16)
+    raw = raw.reshape(10000, 28, 28)
+    with gzip.open(Path(mnist_dir) / "t10k-labels-idx1-ubyte.gz") as file:
+        labels = np.frombuffer(file.read(), np.uint8, offset=8)
+    np.testing.assert_array_equal(train_x, raw[:8000])
+    np.testing.assert_array_equal(test_x, raw[8000:])
+    np.testing.assert_array_equal(np.concatenate([train_y, test_y]), labels)
 
 
 def test_idx_folder_with_train_files_uses_standard_split(isolated):
