@@ -28,6 +28,18 @@ def look_up(table, key, unknown, valid, error=InputError):
     return table[key]
 
 
+def check_one_of(name, value, valid, error=InputError):
+    """``value`` if it is one of ``valid``, else ``error``: "`name` must be
+    one of [...]. Received: name=value". A mapping or set is listed sorted,
+    a sequence in its own order (e.g. from the most common choice)."""
+    if value not in valid:
+        choices = (sorted(valid) if isinstance(valid, (dict, set, frozenset))
+                   else list(valid))
+        raise error(f"`{name}` must be one of {choices}. "
+                    f"Received: {name}={value!r}")
+    return value
+
+
 def is_positive_int(value):
     """A positive integer (a bool is not one)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Integral)

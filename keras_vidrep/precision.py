@@ -32,7 +32,7 @@ from pathlib import Path
 
 import keras
 
-from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
@@ -96,9 +96,7 @@ def resolve_precision(precision, flags=None, gpu=_ASK):
         flags: the CPU's flags; read from the machine when None.
         gpu: what ``gpu_computes_float16()`` says; asked when not given.
     """
-    if precision not in PRECISIONS:
-        raise InputError(f"`precision` must be one of {list(PRECISIONS)}. "
-                         f"Received: precision={precision!r}")
+    check_one_of("precision", precision, list(PRECISIONS))
     if precision != "auto":
         return precision
     gpu = gpu_computes_float16() if gpu is _ASK else gpu

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
-from keras_vidrep._validation import checked_frames_in_graph
 from keras_vidrep._validation import check_writable_folder
+from keras_vidrep._validation import checked_frames_in_graph
 
 MODELS_CONFIG = "models.config"
 

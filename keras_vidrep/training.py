@@ -38,6 +38,7 @@ from pathlib import Path
 import keras
 from keras import ops
 
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep._validation import look_up
 from keras_vidrep.checkpoints import AtomicModelCheckpoint
@@ -82,9 +83,7 @@ def make_strategy(name):
     ``keras_vidrep.distributed`` (``model.fit`` does not run under
     ``MultiWorkerMirroredStrategy`` with Keras 3.15 and TF 2.21).
     """
-    if name not in STRATEGIES:
-        raise TrainingError(f"`strategy` must be one of {STRATEGIES}. "
-                            f"Received: strategy={name!r}")
+    check_one_of("strategy", name, STRATEGIES, error=TrainingError)
     if keras.backend.backend() != "tensorflow":
         if name in ("auto", "none"):
             return contextlib.nullcontext()

@@ -717,3 +717,25 @@ def test_sigkill_at_any_moment_of_an_export_leaves_no_broken_version(
                    capture_output=True, timeout=300)
     assert servable_versions() == ["1"]
     assert sorted(path.name for path in base.iterdir()) == ["1"]
+
+
+def test_one_wording_for_a_value_outside_its_choices():
+    from keras_vidrep._validation import InputError
+    from keras_vidrep._validation import check_one_of
+
+    assert check_one_of("split", "test", ("train", "test")) == "test"
+    # A sequence keeps its order, a mapping is sorted.
+    with pytest.raises(InputError, match=re.escape(
+            "`split` must be one of ['train', 'test']. Received: "
+            "split='valid'")):
+        check_one_of("split", "valid", ("train", "test"))
+    with pytest.raises(InputError, match=re.escape(
+            "`loss` must be one of ['cross_entropy', 'mse']. Received: "
+            "loss='l1'")):
+        check_one_of("loss", "l1", {"mse": 1, "cross_entropy": 2})
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused):
+        check_one_of("x", 3, [1, 2], error=Refused)

@@ -35,6 +35,7 @@ import numpy as np
 from keras import ops
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.data.mnist import load_mnist_digits
 
@@ -343,9 +344,7 @@ def _checked(digits, batch_size, num_frames, frame_size, num_digits,
     if not step_length > 0:
         raise InputError(
             f"`step_length` must be positive. Received: step_length={step_length!r}")
-    if bounce not in BOUNCE_RULES:
-        raise InputError(f"`bounce` must be one of {sorted(BOUNCE_RULES)}. "
-                         f"Received: bounce={bounce!r}")
+    check_one_of("bounce", bounce, BOUNCE_RULES)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"`seed` must be an integer. Received: seed={seed!r}")
     settings = dict(num_frames=num_frames, frame_size=frame_size,

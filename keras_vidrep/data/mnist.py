@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 
 MNIST_ENV = "KERAS_VIDREP_MNIST"
 SPLITS = ("train", "test")
@@ -176,9 +177,7 @@ def load_mnist_digits(split="train", source=None, download=True):
         ValueError: unknown ``split``.
         MNISTNotFoundError: nothing found; the message lists where it looked.
     """
-    if split not in SPLITS:
-        raise InputError(
-            f"`split` must be one of {SPLITS}. Received: split={split!r}")
+    check_one_of("split", split, SPLITS)
     looked = []
     explicit = [("source argument", source),
                 (f"environment variable {MNIST_ENV}", os.environ.get(MNIST_ENV))]

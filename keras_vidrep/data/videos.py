@@ -31,6 +31,7 @@ import keras
 import numpy as np
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v")
@@ -81,9 +82,7 @@ def _videos_of_array(array, layout, where):
                 "ambiguous: batch-major (videos, frames, ...) or time-major "
                 "(frames, videos, ...) as mnist_test_seq.npy. Pass "
                 f"layout= one of {LAYOUTS} (--layout on the command line)")
-    if layout not in LAYOUTS:
-        raise InputError(f"`layout` must be one of {LAYOUTS}. Received: "
-                         f"layout={layout!r}")
+    check_one_of("layout", layout, LAYOUTS)
     if layout == "time_major":
         array = np.swapaxes(array, 0, 1)
     return [_as_float(video, where) for video in array]

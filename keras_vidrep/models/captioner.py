@@ -26,6 +26,7 @@ import numpy as np
 from keras import ops
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import PeepholeLSTM
 
@@ -132,9 +133,7 @@ class S2VTCaptioner(keras.Model):
         check_positive_ints(type(self).__name__, vocabulary_size=vocabulary_size,
                             max_length=max_length, units=units,
                             embedding_size=embedding_size, features=features)
-        if stream not in STREAM_INPUTS:
-            raise InputError(f"`stream` must be one of {sorted(STREAM_INPUTS)}."
-                             f" Received: stream={stream!r}")
+        check_one_of("stream", stream, STREAM_INPUTS)
         self.vocabulary_size, self.max_length = vocabulary_size, max_length
         self.units, self.embedding_size = units, embedding_size
         self.stream, self.features = stream, features

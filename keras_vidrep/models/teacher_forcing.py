@@ -35,6 +35,7 @@ import numbers
 from keras import ops
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 
 
 def _constant(step, probability):
@@ -99,9 +100,7 @@ class TeacherForcing:
     """
 
     def __init__(self, schedule="constant", **parameters):
-        if schedule not in SCHEDULES:
-            raise InputError(f"`schedule` must be one of {sorted(SCHEDULES)}. "
-                             f"Received: schedule={schedule!r}")
+        check_one_of("schedule", schedule, SCHEDULES)
         spec = SCHEDULES[schedule]
         missing = [n for n in spec.required if n not in parameters]
         unknown = sorted(set(parameters) - set(spec.required)

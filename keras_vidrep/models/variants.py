@@ -6,6 +6,7 @@ import itertools
 import keras
 
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import look_up
 from keras_vidrep.models.losses import LOSSES
 from keras_vidrep.models.losses import default_metrics
@@ -96,9 +97,7 @@ def compile_model(model, loss="cross_entropy", optimizer="rmsprop",
             classes, instantiated for each output.
         **compile_kwargs: passed to ``model.compile`` (``jit_compile``, ...).
     """
-    if loss not in LOSSES:
-        raise InputError(f"`loss` must be one of {sorted(LOSSES)}. "
-                         f"Received: loss={loss!r}")
+    check_one_of("loss", loss, LOSSES)
     if isinstance(optimizer, str):
         optimizer = keras.optimizers.get(
             {"class_name": optimizer, "config": {"learning_rate": learning_rate}})

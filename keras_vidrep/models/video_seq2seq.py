@@ -31,8 +31,9 @@ from keras import ops
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_frame_values
-from keras_vidrep._validation import checked_frames_in_graph
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import checked_frames_in_graph
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.models.codecs import FlattenCodec
@@ -382,9 +383,7 @@ class FrameDecoder(keras.layers.Layer):
 
 
 def _check_choice(value, name, choices):
-    if value not in choices:
-        raise InputError(f"`{name}` must be one of {sorted(choices)}. "
-                         f"Received: {name}={value!r}")
+    check_one_of(name, value, set(choices))
 
 
 @keras.saving.register_keras_serializable(package="keras_vidrep")

@@ -34,6 +34,7 @@ import numpy as np
 
 from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.tasks.labels import TASKS
 from keras_vidrep.tasks.labels import get_task
@@ -80,10 +81,7 @@ HEADS = {"linear": _linear_head, "mlp": _mlp_head}
 
 
 def _choice(value, name, valid):
-    if value not in valid:
-        raise InputError(f"`{name}` must be one of {sorted(valid)}. "
-                         f"Received: {name}={value!r}")
-    return valid[value]
+    return valid[check_one_of(name, value, valid)]
 
 
 def build_head(num_classes, head="linear", name="head"):
