@@ -71,12 +71,12 @@ def describe_run():
     """A dict of the command, code versions, backend and machine."""
     import keras
 
-    import keras_vidrep
+    from keras_vidrep._version import __version__
 
     command = sys.argv[1:]
     program = ("keras-vidrep" if Path(sys.argv[0]).name in
                ("keras-vidrep", "__main__.py") else Path(sys.argv[0]).name)
-    versions = {"keras_vidrep": keras_vidrep.__version__,
+    versions = {"keras_vidrep": __version__,
                 "keras": keras.__version__}
     for package in ("tensorflow", "jax", "torch"):
         if _version(package):
