@@ -112,11 +112,9 @@ def cmd_train(args):
             error=CommandError)
     if args.steps is None and args.epochs is None:
         args.steps = 1000
-    from keras_vidrep.zoo import PRESETS
-
     out = args.out or str(Path("runs") / args.name)
-    # A name means one architecture: the zoo's, unless --set says otherwise.
-    overrides = {**PRESETS[args.name]["config"], **dict(args.set)}
+    # A name means one architecture: the zoo's (train's default), unless
+    # --set says otherwise.
     train(args.name, steps=args.steps, epochs=args.epochs,
           batch_size=args.batch_size, learning_rate=args.learning_rate,
           schedule=args.schedule, optimizer=args.optimizer, loss=args.loss,
@@ -125,7 +123,7 @@ def cmd_train(args):
           precision=args.precision,
           jit_compile=True if args.jit_compile else "auto",
           seed=args.seed, checkpoint_every=args.checkpoint_every,
-          model_overrides=overrides,
+          model_overrides=dict(args.set),
           initial_weights=args.initial_weights,
           peer_timeout=args.peer_timeout, videos=args.data)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "

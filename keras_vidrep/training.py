@@ -312,12 +312,24 @@ def check_first_batch(model, batch_size, model_overrides=None, videos=False):
             f"model_overrides={model_overrides or {}}") from error
 
 
+def _architecture(name, overrides, zoo_architecture):
+    """The model arguments a run builds and records: ``overrides`` over the
+    zoo preset's architecture of ``name`` (``zoo_architecture``) or over
+    the builder's defaults."""
+    from keras_vidrep.presets import preset_table
+
+    base = (preset_table().get(name, {}).get("config", {})
+            if zoo_architecture else {})
+    return {**base, **overrides}
+
+
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           schedule="constant", optimizer="rmsprop", loss="cross_entropy",
           out=None, digits=None,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
-          checkpoint_every=100, model_overrides=None, initial_weights=None,
-          verbose="auto", peer_timeout=300, videos=None):
+          checkpoint_every=100, model_overrides=None, zoo_architecture=True,
+          initial_weights=None, verbose="auto", peer_timeout=300,
+          videos=None):
     """Trains a named model on bouncing digits from the **train** digits,
     or on your own ``videos``.
 
@@ -343,7 +355,14 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             CPU-only TensorFlow, always ``jax.jit`` on JAX) or a boolean.
         seed: seeds the weights and the data stream.
         checkpoint_every: steps between checkpoints (one "epoch" of ``fit``).
-        model_overrides: dict of ``VideoSeq2Seq`` arguments.
+        model_overrides: dict of ``VideoSeq2Seq`` arguments, over the
+            zoo preset's architecture of ``name``.
+        zoo_architecture: start from the architecture of the zoo's model of
+            that name, as ``keras-vidrep train NAME`` does, so that a name
+            means one model in the API and on the command line; ``False``:
+            from the builder's defaults, ``build_model(name)`` (the
+            experiments' rows, defined on the lab report's sizes).
+            ``run.json`` records the arguments that result.
         initial_weights: fine-tune instead of starting from fresh weights: a
             zoo name (its pretrained weights), a ``.weights.h5`` file or a
             ``.keras`` file of the same architecture. A run that resumes
@@ -372,6 +391,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             f"schedule {schedule!r}", "schedules")
     _check_steps_fit_checkpoints(steps, checkpoint_every)
     total_steps = steps or epochs * checkpoint_every
+    asked = model_overrides or {}
+    model_overrides = _architecture(name, asked, zoo_architecture)
     if strategy == "multi-worker" and videos is not None:
         raise TrainingError("The multi-worker loop trains on bouncing digits "
                             "only. Received: videos, strategy='multi-worker'")
@@ -435,8 +456,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     check_first_batch(model, batch_size, model_overrides,
                       videos=videos is not None)
     print(f"{name}: {model.count_params():,} parameters ("
-          + (f"{json.dumps(model_overrides)} over the builder's defaults)"
-             if model_overrides else "the builder's defaults)"))
+          + ("the zoo's architecture" if zoo_architecture
+             else "the builder's defaults")
+          + (f", with {json.dumps(asked)})" if asked else ")"))
     with RunLock(out):
         # Each start of the run (the first and every resume) is one part.
         parts = (read_run_record(out) or {}).get("parts", [])

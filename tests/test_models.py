@@ -233,3 +233,34 @@ def test_bad_configuration():
         small("predictor_conv", patch_size=5)
     with pytest.raises(ValueError, match=r"kind.*fixed by the name"):
         build_model("predictor_conv", kind="composite")
+
+
+@pytest.mark.backend_agnostic
+def test_fit_reads_a_stream_in_its_own_order_without_a_warning():
+    """A generator or PyDataset is read as it comes: shuffle defaults to
+    False for it (Keras warns that it ignores True), not for arrays."""
+    import warnings
+
+    model = build_model("composite_fc", hidden_sizes=[4], frame_size=16,
+                        input_frames=2, future_frames=2)
+    compile_model(model)
+    clips = np.random.default_rng(0).random((4, 4, 16, 16, 1)).astype(
+        "float32")
+
+    class Stream(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return model.split_clip(clips)
+
+    def generator():
+        while True:
+            yield model.split_clip(clips)
+
+    for stream, kwargs in ((Stream(), {}),
+                           (generator(), {"steps_per_epoch": 2})):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(stream, epochs=1, verbose=0, **kwargs)
+        assert not [w for w in caught if "shuffle" in str(w.message)]

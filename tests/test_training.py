@@ -337,3 +337,32 @@ def test_tensorboard_puts_the_training_step_on_the_x_axis(tmp_path):
         for value in event.summary.value:
             steps[event.step] = float(tf.make_ndarray(value.tensor))
     assert steps == {250: 3.0, 500: 2.0}
+
+
+def test_a_name_trains_the_zoos_architecture_as_on_the_command_line(
+        tmp_path, mnist_dir):
+    """`train("predictor_fc")` is the zoo's predictor_fc (128 units), as
+    `keras-vidrep train predictor_fc` is; it built the builder's 1024
+    before. The experiments' rows keep the builder's defaults."""
+    from keras_vidrep import zoo
+    from keras_vidrep.models import build_model
+    from keras_vidrep.presets import preset_table
+    from keras_vidrep.training import train
+
+    model = train("predictor_fc", steps=1, batch_size=2, checkpoint_every=1,
+                  out=str(tmp_path / "api"), digits=mnist_dir, verbose=0,
+                  model_overrides={"input_frames": 2, "future_frames": 2})
+    assert list(model.get_config()["hidden_sizes"]) == list(
+        zoo.build_preset("predictor_fc").get_config()["hidden_sizes"]) == [128]
+    recorded = json.loads((tmp_path / "api" / "run.json").read_text())
+    assert recorded["model_overrides"] == {
+        **preset_table()["predictor_fc"]["config"],
+        "input_frames": 2, "future_frames": 2}
+    builders = train("predictor_fc", steps=1, batch_size=2,
+                     checkpoint_every=1, out=str(tmp_path / "builder"),
+                     digits=mnist_dir, verbose=0, zoo_architecture=False,
+                     model_overrides={"input_frames": 2, "future_frames": 2,
+                                      "hidden_sizes": [8]})
+    assert builders.count_params() == build_model(
+        "predictor_fc", input_frames=2, future_frames=2,
+        hidden_sizes=[8]).count_params()

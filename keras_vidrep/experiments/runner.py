@@ -88,7 +88,8 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
                   optimizer=experiment.optimizer, loss=experiment.loss,
                   out=str(out), digits=digits, seed=seed,
                   checkpoint_every=budget.checkpoint_every,
-                  model_overrides=overrides, verbose=2)
+                  model_overrides=overrides, zoo_architecture=False,
+                  verbose=2)
     parts.append({"seconds": round(time.time() - started, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "machine": machine_description(),

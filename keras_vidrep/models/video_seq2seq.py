@@ -593,9 +593,12 @@ class VideoSeq2Seq(keras.Model):
 
     def fit(self, x=None, *args, **kwargs):
         """``keras.Model.fit``, its frames checked as in ``predict``. A
-        ``tf.data`` dataset is read in its own order (``shuffle`` defaults
-        to False for it, where Keras would warn that it ignores True)."""
-        if hasattr(x, "element_spec"):
+        stream (a ``tf.data`` dataset, a ``PyDataset``, a generator) is read
+        in its own order: ``shuffle`` defaults to False for it, where Keras
+        would warn that it ignores True."""
+        arrays = (x is None or hasattr(x, "shape")
+                  or isinstance(x, (dict, list, tuple)))
+        if not arrays:
             kwargs.setdefault("shuffle", False)
         return super().fit(self.check_frames(x) if x is not None else x,
                            *args, **kwargs)
