@@ -35,3 +35,6 @@ HEADS = ("linear", "mlp")
 
 # keras_vidrep.models.captioner.STREAM_INPUTS
 STREAMS = ("appearance", "fused", "motion")
+
+# keras_vidrep.data.videos.LAYOUTS: how an array of videos is laid out
+LAYOUTS = ("batch_major", "time_major")

@@ -125,7 +125,8 @@ def cmd_train(args):
           seed=args.seed, checkpoint_every=args.checkpoint_every,
           model_overrides=dict(args.set),
           initial_weights=args.initial_weights,
-          peer_timeout=args.peer_timeout, videos=args.data)
+          peer_timeout=args.peer_timeout, videos=args.data,
+          layout=args.layout)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
 
@@ -582,10 +583,14 @@ class _DefaultsHelp(argparse.HelpFormatter):
         return text
 
 
+def _layout_option(parser):
+    parser.add_argument("--layout", choices=_choices.LAYOUTS,
+                        help="of an array in --data (default: detected)")
+
+
 def _own_video_options(parser):
     """How ``--data`` is read (``keras_vidrep.data.videos``)."""
-    parser.add_argument("--layout", choices=["batch_major", "time_major"],
-                        help="of an array in --data (default: detected)")
+    _layout_option(parser)
     parser.add_argument("--stride", type=_positive,
                         help="frames between clips of --data (default: the "
                         "clip length, no overlap)")
@@ -630,6 +635,7 @@ def build_parser():
         "--data", help="train on your own videos instead of bouncing digits: "
         "a video file, a folder or glob of them, or an .npy/.npz array "
         "(read at the model's frame size; clips at random starts)")
+    _layout_option(train_parser)
     length = train_parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive,
                         help="training steps (default 1000)")

@@ -157,7 +157,8 @@ def _tensorflow_available():
 # The arguments a resumed run must share with the run in its folder.
 RESUME_FIXED = ("model", "batch_size", "seed", "checkpoint_every",
                 "model_overrides", "loss", "optimizer", "learning_rate",
-                "learning_rate_decay", "initial_weights", "videos")
+                "learning_rate_decay", "initial_weights", "videos",
+                "videos_layout")
 
 # Learning rate against the step: the peak rate and the run's total steps
 # give the rate (or ``keras.optimizers.schedules`` object) for the optimizer.
@@ -329,7 +330,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
           checkpoint_every=100, model_overrides=None, zoo_architecture=True,
           initial_weights=None, verbose="auto", peer_timeout=300,
-          videos=None):
+          videos=None, layout=None):
     """Trains a named model on bouncing digits from the **train** digits,
     or on your own ``videos``.
 
@@ -376,6 +377,9 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             video file, a folder or glob of them, or an ``.npy`` / ``.npz``
             file (``keras_vidrep.data.read_videos``; read at the model's
             frame size and channels). ``run.json`` records it.
+        layout: of an array in ``videos``, ``"batch_major"`` or
+            ``"time_major"`` (default: detected, refused where ambiguous;
+            see ``read_videos``). ``run.json`` records it.
 
     Returns:
         The trained ``keras.Model``; everything is also in ``out``.
@@ -424,7 +428,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "jit_compile": jit_compile,
            "initial_weights": None if initial_weights is None
            else str(initial_weights),
-           "videos": None if videos is None else str(videos)}
+           "videos": None if videos is None else str(videos),
+           "videos_layout": layout}
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
     total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
     backup_dir = out / "backup"
@@ -449,7 +454,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     if videos is not None:
         # Read whole before anything is written: a bad file is refused now.
         own_videos = read_videos(videos, frame_size=model.frame_size,
-                                 channels=model.channels)
+                                 channels=model.channels, layout=layout)
         # Refuses a video shorter than a clip, naming it.
         VideoClipStream(own_videos, clip_frames=model.clip_frames,
                         batch_size=batch_size, seed=seed, num_batches=1)

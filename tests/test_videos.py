@@ -245,3 +245,22 @@ def test_train_on_your_own_videos_and_resume(videos_dir, tmp_path, mnist_dir):
     other = run_cli(mnist_dir, *common[:-2], "--out", str(tmp_path / "run"),
                     "--steps", "6", "--data", str(videos_dir / "clip0.mp4"))
     assert other.returncode == 2 and "other arguments" in other.stderr
+
+
+def test_train_reads_a_time_major_array_with_layout(tmp_path, mnist_dir):
+    """(frames, videos, H, W) as mnist_test_seq.npy: read batch-major it is
+    20 videos of 3 frames, shorter than a clip; `--layout time_major`
+    makes it 3 videos of 20 frames, and run.json records the layout."""
+    frames = np.random.default_rng(0).random((20, 3, 32, 32)).astype(
+        "float32")
+    np.save(tmp_path / "seq.npy", frames)
+    common = ["train", "composite_conv", *TINY, "--batch-size", "2",
+              "--checkpoint-every", "1", "--steps", "1", "--data",
+              str(tmp_path / "seq.npy")]
+    guessed = run_cli(mnist_dir, *common, "--out", str(tmp_path / "a"))
+    assert guessed.returncode == 2 and "fewer than a clip" in guessed.stderr
+    told = run_cli(mnist_dir, *common, "--layout", "time_major", "--out",
+                   str(tmp_path / "b"))
+    assert told.returncode == 0, told.stderr[-3000:]
+    record = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert record["videos_layout"] == "time_major"

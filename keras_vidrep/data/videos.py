@@ -30,13 +30,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v")
 ARRAY_SUFFIXES = (".npy", ".npz")
-LAYOUTS = ("batch_major", "time_major")
+LAYOUTS = _choices.LAYOUTS
 
 
 def _as_float(array, where):
