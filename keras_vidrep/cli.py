@@ -71,26 +71,34 @@ def _model_setting(text):
             'teacher_forcing={"schedule":"linear","decay_steps":3000}') from None
 
 
-def load_trained(name_or_path, command, captioners=False):
-    """A video model: a zoo name (its pretrained weights), a ``.keras`` file
-    or a run folder; a captioner too with ``captioners``, else refused,
-    naming the commands that take one (``command`` is the one that
-    asked)."""
+def load_trained(name_or_path, command, takes="video"):
+    """The model a command works on: a zoo name (its pretrained weights),
+    a ``.keras`` file or a run folder, through ``keras_vidrep.load`` (the
+    one way to load). ``takes`` is what ``command`` works on: ``"video"``
+    (a ``VideoSeq2Seq``), ``"captioner"`` (an ``S2VTCaptioner``) or
+    ``"any"``; anything else is refused, naming the commands that take
+    it."""
     from keras_vidrep.models import VideoSeq2Seq
+    from keras_vidrep.models.captioner import S2VTCaptioner
     from keras_vidrep.zoo import load
 
     try:
         model = load(name_or_path, compile=False)
     except (FileNotFoundError, OSError) as error:
         raise CommandError(str(error)) from error
-    if not (captioners or isinstance(model, VideoSeq2Seq)):
+    received = f"Received: model={str(name_or_path)!r}"
+    if takes == "video" and not isinstance(model, VideoSeq2Seq):
         raise CommandError(
             f"`{command}` takes a video model (a VideoSeq2Seq: "
             "autoencoder, predictor or composite); this is a "
             f"{type(model).__name__}. For captioners use `keras-vidrep "
             "caption` (captions, a strip and --evaluate scores) and "
-            "`keras-vidrep export`. Received: "
-            f"model={str(name_or_path)!r}")
+            f"`keras-vidrep export`. {received}")
+    if takes == "captioner" and not isinstance(model, S2VTCaptioner):
+        raise CommandError(
+            f"`{command}` takes a captioner (an S2VTCaptioner); this is a "
+            f"{type(model).__name__}. For video models use `keras-vidrep "
+            f"evaluate`, `visualize` or `predict`. {received}")
     return model
 
 
@@ -270,7 +278,7 @@ def cmd_export(args):
 
     from keras_vidrep.models import VideoSeq2Seq
 
-    model = load_trained(args.model, "export", captioners=True)
+    model = load_trained(args.model, "export", takes="any")
     if isinstance(model, VideoSeq2Seq):
         folder = export(model, args.base_path, version=args.version,
                         overwrite=args.overwrite)
@@ -467,13 +475,8 @@ def cmd_caption(args):
     from keras_vidrep.captions.training import evaluate_captioner
     from keras_vidrep.captions.training import generate_captions
     from keras_vidrep.captions.training import held_out_clips
-    from keras_vidrep.captions.training import load_captioner
 
-    from keras_vidrep.zoo import is_captioner
-    from keras_vidrep.zoo import load
-
-    model = (load(args.model, compile=False) if is_captioner(args.model)
-             else load_captioner(args.model))
+    model = load_trained(args.model, "caption", takes="captioner")
     frames, references = held_out_clips(args.clips, source=args.digits)
     generated = generate_captions(model, frames, beam_size=args.beam_size)
     for text, refs in zip(generated, references):

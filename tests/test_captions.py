@@ -407,6 +407,8 @@ def test_train_captioner_and_caption_commands(tmp_path, mnist_dir):
     assert Image.open(tmp_path / "s.png").size[1] == 2 * (64 + 30)
     missing = run_cli(mnist_dir, "caption", str(tmp_path / "absent"))
     assert missing.returncode == 2 and "No model at" in missing.stderr
+    video = run_cli(mnist_dir, "caption", "predictor_conv")
+    assert video.returncode == 2 and "takes a captioner" in video.stderr
 
 
 def test_pretrained_frame_reader_initialises_the_appearance_stream(tmp_path,

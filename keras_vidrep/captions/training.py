@@ -273,25 +273,21 @@ def evaluate_captioner(model, *, clips=1000, beam_size=1, num_frames=10,
 
 def load_captioner(path):
     """An ``S2VTCaptioner`` from a ``.keras`` file or a folder written by
-    ``train_captioner`` (its ``model.keras``)."""
-    import zipfile
-
+    ``train_captioner`` (its ``model.keras``). ``keras_vidrep.load`` reads
+    these too, and zoo names: it is the one way to load; this function
+    stays for its import path and refuses any other model."""
     import keras
 
     from keras_vidrep.models.captioner import S2VTCaptioner
+    from keras_vidrep.presets import locate
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"No captioner at {path} (expected a .keras "
-                                "file or a folder written by train-captioner).")
-    if not zipfile.is_zipfile(path):
-        raise OSError(f"Cannot read the model file {path}: it is damaged or "
-                      "truncated (a .keras file is a zip archive).")
-    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    kind, where = locate(path)
+    if kind != "file":
+        raise InputError(f"{path} is a zoo name or a preset directory: load "
+                         "it with keras_vidrep.load.")
+    model = keras.saving.load_model(where, compile=False, safe_mode=True)
     if not isinstance(model, S2VTCaptioner):
-        raise OSError(f"{path} holds a {type(model).__name__}, not a "
+        raise OSError(f"{where} holds a {type(model).__name__}, not a "
                       "captioner (S2VTCaptioner).")
     return model
 
