@@ -861,13 +861,22 @@ def parse_args(argv=None):
     return build_parser().parse_args(argv)
 
 
-def _check_model_argument(args):
-    """Refuses a model argument that names nothing (an unknown name, a
-    missing or damaged file) before Keras loads."""
+def _check_paths(args):
+    """Refuses, before Keras loads, a model argument that names nothing
+    (an unknown name, a missing or damaged file), and a --digits or --data
+    path where there is nothing (a --data glob is matched later)."""
     from keras_vidrep.presets import locate
 
     if getattr(args, "model", None) is not None:
         locate(args.model)
+    digits = getattr(args, "digits", None)
+    if digits is not None and not Path(digits).exists():
+        raise CommandError(f"No MNIST at {digits}: --digits takes a folder "
+                           "of MNIST IDX files or an mnist.npz.")
+    data = getattr(args, "data", None)
+    if (data is not None and not any(c in data for c in "*?[")
+            and not Path(data).exists()):
+        raise CommandError(f"No file at {data}.")
 
 
 def run(args, import_package=None):
@@ -882,7 +891,7 @@ def run(args, import_package=None):
     from keras_vidrep.stops import TrainingStopped
 
     try:
-        _check_model_argument(args)
+        _check_paths(args)
         if import_package is not None and args.command not in STDLIB_COMMANDS:
             import_package()
         args.run(args)

@@ -227,7 +227,7 @@ def test_console_script_quiets_tensorflow_start_up_lines(mnist_dir):
     # Set by the user: TensorFlow's lines are theirs to see (evaluate of a
     # model imports TensorFlow; list does not).
     loud = subprocess.run([str(script), "evaluate", "composite_conv",
-                           "--digits", "/no/such/folder"],
+                           "--moving-mnist", "none.npy"],
                           capture_output=True,
                           text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
                           timeout=120)
@@ -288,7 +288,9 @@ def _script(argv):
 QUICK = (["--help"], ["list"], ["--debug", "list"], ["train", "--help"],
          ["probe", "--help"], ["train-captioner", "--help"],
          ["experiment", "--help"], ["evaluate", "nonsense"],
-         ["probe", "missing/model.keras"])
+         ["probe", "missing/model.keras"],
+         ["evaluate", "composite_conv", "--digits", "/no/such/folder"],
+         ["train", "composite_conv", "--data", "no_such_videos"])
 
 
 def test_help_list_and_bad_models_import_neither_keras_nor_tensorflow():
@@ -299,8 +301,8 @@ def test_help_list_and_bad_models_import_neither_keras_nor_tensorflow():
     for argv in QUICK:
         assert _imported_after(_script(argv)).endswith("[] False"), argv
     # Any other command runs the package's __init__ first (registration).
-    assert _imported_after(_script(["evaluate", "composite_conv", "--digits",
-                                    "/no/such/folder"])) == (
+    assert _imported_after(_script(["evaluate", "composite_conv",
+                                    "--moving-mnist", "none.npy"])) == (
         "2 ['keras', 'keras_vidrep.layers', 'tensorflow'] True")
 
 
