@@ -88,7 +88,8 @@ def list_models():
     return zoo.list_models()
 
 
-def export(model, base_path, version=1, overwrite=False):
+def export(model, base_path, version=1, overwrite=False,
+           format="saved_model"):
     """A SavedModel that TensorFlow Serving loads with no Python of ours.
 
     Writes ``base_path/version/`` with the signatures ``serving_default``
@@ -98,22 +99,31 @@ def export(model, base_path, version=1, overwrite=False):
     version is refused unless ``overwrite``. Returns the folder. See
     ``keras_vidrep.saved_model.export`` and ``export_captioner``.
 
+    ``format="onnx"`` writes ``base_path/version/model.onnx`` instead (a
+    video model; the same input and output names; returns the file; see
+    ``keras_vidrep.saved_model.export_onnx``).
+
     Example:
 
     >>> keras_vidrep.export(keras_vidrep.load("composite_conv"),
     ...                     "saved_models/composite_conv", version=3)
     """
+    from keras_vidrep._validation import check_one_of
     from keras_vidrep.models.captioner import S2VTCaptioner
-    from keras_vidrep.saved_model import export as export_saved_model
+    from keras_vidrep import saved_model
 
+    check_one_of("format", format, ("saved_model", "onnx"))
+    if format == "onnx":
+        return saved_model.export_onnx(model, base_path, version=version,
+                                       overwrite=overwrite)
     if isinstance(model, S2VTCaptioner):
         from keras_vidrep.captions.tokens import id_to_word
         from keras_vidrep.captions.tokens import make_tokenizer
-        from keras_vidrep.saved_model import export_captioner
 
-        return export_captioner(model, base_path, id_to_word(make_tokenizer()),
-                                version=version, overwrite=overwrite)
-    return export_saved_model(model, base_path, version=version,
+        return saved_model.export_captioner(
+            model, base_path, id_to_word(make_tokenizer()), version=version,
+            overwrite=overwrite)
+    return saved_model.export(model, base_path, version=version,
                               overwrite=overwrite)
 
 

@@ -274,25 +274,19 @@ def cmd_predict(args):
 
 
 def cmd_export(args):
-    from keras_vidrep.saved_model import export
-
+    from keras_vidrep import export
     from keras_vidrep.models import VideoSeq2Seq
 
     model = load_trained(args.model, "export", takes="any")
-    if isinstance(model, VideoSeq2Seq):
-        folder = export(model, args.base_path, version=args.version,
-                        overwrite=args.overwrite)
-        print(f"wrote {folder} (signatures serving_default, encode)")
-        return
-    from keras_vidrep.captions.tokens import id_to_word
-    from keras_vidrep.captions.tokens import make_tokenizer
-    from keras_vidrep.saved_model import export_captioner
-
-    folder = export_captioner(model, args.base_path,
-                              id_to_word(make_tokenizer()),
-                              version=args.version, overwrite=args.overwrite)
-    print(f"wrote {folder} (signatures caption, serving_default: frames in, "
-          "a caption string out)")
+    written = export(model, args.base_path, version=args.version,
+                     overwrite=args.overwrite, format=args.format)
+    outputs = ", ".join(getattr(model, "targets", ()))
+    print(f"wrote {written} " + (
+        f"(input frames, outputs {outputs})" if args.format == "onnx" else
+        "(signatures serving_default, encode)"
+        if isinstance(model, VideoSeq2Seq) else
+        "(signatures caption, serving_default: frames in, a caption string "
+        "out)"))
 
 
 def cmd_presets(args):
@@ -745,7 +739,8 @@ def build_parser():
     predict.set_defaults(run=cmd_predict)
 
     export = _add_command(
-        commands, "export", help="a SavedModel for TensorFlow Serving")
+        commands, "export", help="a SavedModel for TensorFlow Serving, or "
+        "an ONNX graph")
     export.add_argument("model", help="a zoo name (a captioner too), a .keras "
                         "file or a run folder")
     export.add_argument("base_path", help="writes BASE_PATH/VERSION/")
@@ -754,6 +749,10 @@ def build_parser():
     export.add_argument("--overwrite", action="store_true",
                         help="replace BASE_PATH/VERSION if it exists "
                         "(default: refuse)")
+    export.add_argument("--format", choices=["saved_model", "onnx"],
+                        default="saved_model",
+                        help="onnx: BASE_PATH/VERSION/model.onnx, a video "
+                        "model (pip install \"keras_vidrep[onnx]\")")
     export.set_defaults(run=cmd_export)
 
     card = _add_command(

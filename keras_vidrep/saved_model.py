@@ -17,6 +17,7 @@ signatures that need no Python code of ours:
 import contextlib
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 from keras_vidrep._validation import InputError
@@ -178,6 +179,72 @@ def export(model, base_path, version=1, overwrite=False):
             "serving_default": module.serve.get_concrete_function(),
             "encode": module.encode.get_concrete_function()})
     return folder
+
+
+ONNX_FILE = "model.onnx"
+
+
+@contextlib.contextmanager
+def _unrolled_decoders(model):
+    """The model's conditional decoders run their steps as a static loop
+    (the same function; ``FrameDecoder.unrolled``) for the while."""
+    decoders = [layer for layer in model.layers if hasattr(layer, "unrolled")]
+    for decoder in decoders:
+        decoder.unrolled = True
+    try:
+        yield
+    finally:
+        for decoder in decoders:
+            decoder.unrolled = False
+
+
+def export_onnx(model, base_path, version=1, overwrite=False):
+    """Writes ``base_path/version/model.onnx`` of a ``VideoSeq2Seq`` (the
+    model-repository layout that Triton and ONNX Runtime servers read);
+    returns the file.
+
+    The graph has the SavedModel's ``serving_default`` names: input
+    ``frames`` (any batch), outputs ``reconstruction`` and/or ``future``.
+    It is Keras' ``model.export(format="onnx")`` (``tf2onnx`` under
+    TensorFlow); conditional decoders are traced as a static loop of their
+    steps, since the converter cannot read a scan whose outputs feed back.
+    Needs ``pip install "keras_vidrep[onnx]"`` (onnx, onnxruntime,
+    tf2onnx). A captioner is refused: its output is a string, which ONNX
+    graphs of this kind do not carry; export it as a SavedModel.
+
+    Args, Raises: as ``export``.
+    """
+    import importlib.util
+
+    from keras_vidrep.models import VideoSeq2Seq
+
+    if not isinstance(model, VideoSeq2Seq):
+        raise InputError(
+            "ONNX export takes a video model (a VideoSeq2Seq); a "
+            f"{type(model).__name__} is exported as a SavedModel "
+            "(keras_vidrep.export(model, base_path), its caption signature).")
+    missing = [name for name in ("onnx", "tf2onnx")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(f"ONNX export needs {', '.join(missing)}: pip "
+                         "install \"keras_vidrep[onnx]\".")
+    import numpy as np
+
+    folder = _version_folder(base_path, version, overwrite)
+    # Keras exports only a model that has been called (a loaded one has
+    # not): one clip of zeros.
+    model(np.zeros((1, model.input_frames, model.frame_size,
+                    model.frame_size, model.channels), "float32"),
+          training=False)
+    with _written_beside(folder) as staging, _unrolled_decoders(model):
+        staging.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            # Keras' tf2onnx shim asks numpy for np.object, which warns.
+            warnings.filterwarnings("ignore", category=FutureWarning,
+                                    message=".*np.object.*")
+            model.export(str(staging / ONNX_FILE), format="onnx",
+                         verbose=False)
+    return folder / ONNX_FILE
 
 
 def captions_of_ids(ids, words):

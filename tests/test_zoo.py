@@ -517,3 +517,38 @@ def test_frames_behind_a_baseline_in_mse_or_ssim():
     # Frame 1: copy_last_frame has the lower MSE; frame 2: all_zeros has
     # both; frame 3: a tie in SSIM is not a win.
     assert frames_behind(predictors) == {"frame_mse": [1, 2], "ssim": [2, 3]}
+
+
+@pytest.mark.parametrize("name, sizes", [("composite_fc", [8]),
+                                         ("composite_conv_cond", [4, 4])])
+def test_onnx_export_gives_the_models_outputs(name, sizes, tmp_path):
+    """ONNX Runtime's outputs equal Keras' (a conditional decoder too, which
+    feeds back its own frames), under the SavedModel's names, at any batch;
+    an existing version and a captioner are refused in one line."""
+    import onnxruntime
+
+    from keras_vidrep.models import build_model
+    from keras_vidrep.models.captioner import S2VTCaptioner
+
+    model = build_model(name, hidden_sizes=sizes, frame_size=16,
+                        input_frames=3, future_frames=3)
+    path = keras_vidrep.export(model, tmp_path / name, format="onnx")
+    assert path == tmp_path / name / "1" / "model.onnx"
+    session = onnxruntime.InferenceSession(str(path))
+    assert [i.name for i in session.get_inputs()] == ["frames"]
+    names = [o.name for o in session.get_outputs()]
+    assert sorted(names) == ["future", "reconstruction"]
+    frames = np.random.default_rng(0).random((4, 3, 16, 16, 1)).astype(
+        "float32")
+    expected = model.predict(frames, verbose=0)
+    for batch in (1, 4):
+        outputs = dict(zip(names, session.run(None,
+                                              {"frames": frames[:batch]})))
+        for target in names:
+            np.testing.assert_allclose(outputs[target],
+                                       expected[target][:batch], atol=1e-4)
+    with pytest.raises(FileExistsError, match="exists already"):
+        keras_vidrep.export(model, tmp_path / name, format="onnx")
+    with pytest.raises(ValueError, match="ONNX export takes a video model"):
+        keras_vidrep.export(S2VTCaptioner(12, 6, units=4), tmp_path / "c",
+                            format="onnx")

@@ -212,6 +212,9 @@ class FrameDecoder(keras.layers.Layer):
         self.conditional = conditional
         self.teacher_forcing = TeacherForcing.from_value(teacher_forcing)
         self.schedule_step = None  # the schedule's clock, see build
+        # Steps of a conditional decoder as a static loop instead of a scan:
+        # set while exporting to ONNX (keras_vidrep.export.onnx), not saved.
+        self.unrolled = False
         probability = self.teacher_forcing.constant_value
         # Draws are needed only when a step can go either way; seeded by
         # keras.utils.set_random_seed.
@@ -311,6 +314,14 @@ class FrameDecoder(keras.layers.Layer):
             # the step emits the whole carry and the frames are picked after.
             return carry, carry
 
+        if self.unrolled:
+            # A static loop (num_frames steps): ONNX converters cannot read
+            # the while loop of a scan whose outputs feed back.
+            carry, frames = [first_input, *flat_states], []
+            for t in range(self.num_frames):
+                carry, _ = step(carry, steps[:, t])
+                frames.append(carry[0])
+            return ops.stack(frames, axis=1)
         # keras.ops.scan runs over the leading axis: time first, then back.
         _, emitted = ops.scan(step, [first_input, *flat_states],
                               ops.moveaxis(steps, 1, 0))
