@@ -3,9 +3,12 @@
     python benchmarks/cli_start.py [--repeat 5] [COMMAND ...]
 
 Runs ``keras-vidrep`` (beside this Python) with each command's arguments,
-default ``--help``, ``list``, ``train --help`` and ``evaluate no_such_model``
-(which imports Keras and TensorFlow), and prints the median and the
-slowest of ``--repeat`` runs.
+default ``--help``, ``list``, the ``--help`` of ``train``, ``probe`` and
+``train-captioner``, ``evaluate no_such_model`` (refused before Keras
+loads) and ``evaluate composite_conv --moving-mnist none.npy`` (refused
+after it loaded the model, so Keras and TensorFlow), and prints the median
+and the slowest of ``--repeat`` runs; the same for ``python -m keras_vidrep
+list``.
 """
 
 import argparse
@@ -16,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT = ["--help", "list", "train --help", "evaluate no_such_model"]
+DEFAULT = ["--help", "list", "train --help", "probe --help",
+           "train-captioner --help", "evaluate no_such_model",
+           "evaluate composite_conv --moving-mnist none.npy"]
 
 
 def main():
@@ -27,14 +32,17 @@ def main():
     script = Path(sys.executable).parent / "keras-vidrep"
     print("| command | median s | slowest s |")
     print("|---|---|---|")
-    for command in args.commands:
+    runs = [(f"keras-vidrep {command}", [str(script), *shlex.split(command)])
+            for command in args.commands]
+    runs.append(("python -m keras_vidrep list",
+                 [sys.executable, "-m", "keras_vidrep", "list"]))
+    for label, argv in runs:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            subprocess.run([str(script), *shlex.split(command)],
-                           capture_output=True)
+            subprocess.run(argv, capture_output=True)
             times.append(time.perf_counter() - start)
-        print(f"| `keras-vidrep {command}` | {statistics.median(times):.2f} "
+        print(f"| `{label}` | {statistics.median(times):.2f} "
               f"| {max(times):.2f} |")
 
 
