@@ -113,9 +113,10 @@ def _small_model():
 @agnostic
 def test_a_probe_learns_what_its_labels_say(small_data):
     """Labels that name digits 0 and 1 in every clip: a trained head names
-    them in every held-out clip (accuracy 1), where a head that did not
-    learn from its labels, or was scored against other targets, would be
-    near chance (0.2)."""
+    them in (nearly) every held-out clip (1.0 under TensorFlow and JAX,
+    0.91 under PyTorch), where a head that did not learn from its labels,
+    or was scored against other targets, is near chance (0.2; 0.16
+    measured with a learning rate of 1e-9)."""
     from keras_vidrep.tasks.labels import multi_hot
 
     def both(count):
@@ -126,7 +127,7 @@ def test_a_probe_learns_what_its_labels_say(small_data):
     (result,) = run_probes(_small_model(), data, tasks=("digits",),
                            label_counts=(12,), steps=100, batch_size=4,
                            learning_rate=1e-2)
-    assert result["accuracy"] == 1.0
+    assert result["accuracy"] >= 0.8
 
 
 @agnostic
