@@ -40,6 +40,12 @@ def check_one_of(name, value, valid, error=InputError):
     return value
 
 
+def is_glob(text):
+    """Whether a path argument is a glob pattern (matched later, so not
+    checked for existence up front)."""
+    return any(c in str(text) for c in "*?[")
+
+
 def is_positive_int(value):
     """A positive integer (a bool is not one)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Integral)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
+from keras_vidrep._validation import is_glob
 from keras_vidrep._validation import is_positive_int
 from keras_vidrep._validation import look_up
 from keras_vidrep._version import __version__
@@ -873,8 +874,7 @@ def _check_paths(args):
         raise CommandError(f"No MNIST at {digits}: --digits takes a folder "
                            "of MNIST IDX files or an mnist.npz.")
     data = getattr(args, "data", None)
-    if (data is not None and not any(c in data for c in "*?[")
-            and not Path(data).exists()):
+    if data is not None and not is_glob(data) and not Path(data).exists():
         raise CommandError(f"No file at {data}.")
 
 

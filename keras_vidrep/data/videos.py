@@ -34,6 +34,7 @@ from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import is_glob
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -160,7 +161,7 @@ def read_video(path, *, frame_size=None, channels=1, max_frames=None):
 
 def _files_of(source):
     text = str(source)
-    if any(c in text for c in "*?["):
+    if is_glob(text):
         files = sorted(glob.glob(text))
     elif Path(text).is_dir():
         files = sorted(str(p) for p in Path(text).iterdir()
