@@ -4,9 +4,9 @@
         [--models composite_conv composite_fc] [--steps 20] [--warmup 3] \
         [--precision float32 mixed_bfloat16]
 
-Each model is the zoo preset (``keras_vidrep.zoo``), compiled as ``keras-vidrep
+Each model is the zoo preset (``keras_vidrep.zoo.loading``), compiled as ``keras-vidrep
 train`` compiles it, and trained with ``model.fit`` on the real data pipeline
-(``keras_vidrep.training.training_data``: bouncing digits generated on the fly
+(``keras_vidrep.training.trainer.training_data``: bouncing digits generated on the fly
 from the train digits). Prints sequences per second over the steps after the
 warm-up (the median step time), and the peak memory: the process's peak
 resident memory on a CPU, the device's peak allocation under JAX on a GPU.
@@ -29,8 +29,8 @@ import time
 
 import keras
 
-from keras_vidrep.precision import PRECISIONS
-from keras_vidrep.precision import resolve_precision
+from keras_vidrep.training.precision import PRECISIONS
+from keras_vidrep.training.precision import resolve_precision
 
 
 def _peak_memory():
@@ -66,11 +66,11 @@ class StepTimes(keras.callbacks.Callback):
 
 def measure(name, digits, batch_size, steps, warmup, precision="float32"):
     """Runs one model and returns its figures as a dict."""
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.data import load_mnist_digits
     from keras_vidrep.models import FrameMSE
     from keras_vidrep.models import compile_model
-    from keras_vidrep.training import training_data
+    from keras_vidrep.training.trainer import training_data
 
     keras.mixed_precision.set_global_policy(resolve_precision(precision))
     keras.utils.set_random_seed(0)

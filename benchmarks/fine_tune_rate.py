@@ -28,7 +28,7 @@ VALIDATION_SEED = 987654
 
 
 def future_mse(model, clips):
-    from keras_vidrep.evaluation import evaluate_model
+    from keras_vidrep.evaluation.baselines import evaluate_model
 
     return evaluate_model(model, clips, progress=False)["future"]["model"][
         "frame_mse"]["mean"]

@@ -26,8 +26,8 @@ from keras import ops
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.layers._keras_internals import rnn as backend_rnn
-from keras_vidrep.precision import PRECISIONS
-from keras_vidrep.precision import resolve_precision
+from keras_vidrep.training.precision import PRECISIONS
+from keras_vidrep.training.precision import resolve_precision
 
 BATCH, STEPS = 16, 20
 
@@ -123,6 +123,40 @@ class PeepholeLSTMAutodiff(PeepholeLSTM):
         return False
 
 
+def cpu_peak_gflops(precision="float32"):
+    """This CPU's peak GFLOP/s from its cores, clock and vector units, and
+    how it was counted: cores x clock x FMA units x lanes x 2 (an FMA is two
+    FLOPs). Two FMA units per core (AMD Zen 2-4 and Intel's server cores
+    since Skylake-SP); lanes from the widest vectors the CPU reports (AMD's
+    Zen 4 runs AVX-512 on 256-bit units: 8 float32 lanes); bfloat16 doubles
+    the float32 rate where the CPU has AVX512_BF16 or AMX (dot products of
+    pairs), else it computes in float32. None where /proc/cpuinfo is
+    missing (not Linux) or names no clock."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return None, "no /proc/cpuinfo"
+    fields = dict(line.split(":", 1) for line in info.splitlines()
+                  if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    if "cpu MHz" not in fields:
+        return None, "no clock in /proc/cpuinfo"
+    ghz = float(fields["cpu MHz"]) / 1000
+    cores = len(os.sched_getaffinity(0))
+    amd = fields.get("vendor_id") == "AuthenticAMD"
+    lanes = (8 if amd else 16) if "avx512f" in flags else \
+        8 if {"avx2", "fma"} <= flags else 4
+    per_cycle = 2 * lanes * 2
+    if "bfloat16" in precision and flags & {"avx512_bf16", "amx_bf16"}:
+        per_cycle *= 2
+    peak = cores * ghz * per_cycle
+    return peak, (f"{cores} cores x {ghz:.2f} GHz x {per_cycle} FLOP/cycle "
+                  f"(2 FMA units x {lanes} lanes x 2"
+                  + (" x 2 for bfloat16 pairs" if per_cycle > 4 * lanes
+                     else "") + ")")
+
+
 def peak_gflops(min_seconds=0.02):
     """GFLOP/s of one large matmul and one large 3x3 convolution. Sizes grow
     until one op takes ``min_seconds``, so that an accelerator is measured on
@@ -181,6 +215,10 @@ def main():
     peak_matmul, peak_conv = peak_gflops()
     print(f"practical limit: matmul {peak_matmul:.0f} GFLOP/s, "
           f"conv {peak_conv:.0f} GFLOP/s")
+    cpu_peak, counted = cpu_peak_gflops(ours)
+    if cpu_peak is not None:
+        print(f"CPU peak ({ours}): {cpu_peak:.0f} GFLOP/s = {counted}; the "
+              f"matmul reaches {peak_matmul / cpu_peak:.0%} of it")
     cases = []
     peepholes = {"both": (True, False), "true": (True,),
                  "false": (False,)}[args.peepholes]
@@ -222,7 +260,9 @@ def main():
             (a, ratio), (b, _) = timings[0], timings[-1]
             print(f"  {mode:5s}: ours {a * 1e3:7.1f} ms ({gflops / a:6.1f} GFLOP/s)"
                   f"   keras {b * 1e3:7.1f} ms ({gflops / b:6.1f} GFLOP/s)"
-                  f"   median ratio ours/keras {ratio:.3f}")
+                  f"   median ratio ours/keras {ratio:.3f}"
+                  + (f"   ours at {gflops / a / cpu_peak:.0%} of the CPU's "
+                     "peak" if cpu_peak else ""))
             if len(timings) == 3:
                 other, other_ratio = timings[1]
                 print(f"         {extra[0]} {other * 1e3:7.1f} ms, "

@@ -69,7 +69,7 @@ def main():
     args = parser.parse_args()
 
     import keras_vidrep
-    from keras_vidrep.provenance import machine_description
+    from keras_vidrep.training.provenance import machine_description
 
     print(f"machine: {machine_description()}; {platform.python_version()}")
     print("| model | path | batch | median ms | p99 ms | clips/s |")

@@ -38,7 +38,7 @@ class HeldOutCurve(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_vidrep.evaluation import evaluate_model
+        from keras_vidrep.evaluation.baselines import evaluate_model
 
         self.trained += time.perf_counter() - self._start
         future = evaluate_model(self.model, self.clips, progress=False)["future"]
@@ -52,9 +52,9 @@ def main():
     from keras_vidrep.data import load_mnist_digits
     from keras_vidrep.models import build_model
     from keras_vidrep.models import compile_model
-    from keras_vidrep.presets import preset_table
-    from keras_vidrep.precision import precision_scope
-    from keras_vidrep.training import training_data
+    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.training.precision import precision_scope
+    from keras_vidrep.training.trainer import training_data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", default=os.environ.get("KERAS_VIDREP_MNIST"),

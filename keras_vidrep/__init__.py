@@ -11,10 +11,17 @@ use.
 import importlib
 import sys
 
+from keras_vidrep import _moved
 from keras_vidrep._version import __version__  # noqa: F401
 
-_LAZY_SUBMODULES = ("data", "distributed", "evaluation", "layers", "models",
-                    "saved_model", "serving", "training", "visualize", "zoo")
+# Before anything else: the old module paths (keras_vidrep.checkpoints, ...)
+# keep working (keras_vidrep._moved).
+_moved.install()
+
+_LAZY_SUBMODULES = ("captions", "data", "evaluation", "experiments", "layers",
+                    "models", "serving", "tasks", "training", "zoo",
+                    # old paths, through keras_vidrep._moved
+                    "distributed", "saved_model", "visualize")
 
 
 def _register_with_keras():
@@ -74,16 +81,37 @@ def load(name_or_path, weights="pretrained", compile=True):
     >>> outputs["future"].shape
     (batch, 10, 64, 64, 1)
 
-    See ``keras_vidrep.zoo.load``.
+    See ``keras_vidrep.zoo.loading.load``.
     """
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import loading as zoo
 
     return zoo.load(name_or_path, weights=weights, compile=compile)
 
 
+def train(name, **kwargs):
+    """Trains the zoo's model ``name`` (its architecture; ``initial_weights``
+    may name a zoo model), as ``keras-vidrep train NAME`` does.
+
+    Takes the arguments of ``keras_vidrep.training.train`` (``steps``,
+    ``batch_size``, ``learning_rate``, ``out``, ``model_overrides``,
+    ``initial_weights``, ...) and ``zoo_architecture=False`` to build over
+    the builder's defaults instead; see ``keras_vidrep.zoo.recipes.train``.
+    Returns the trained model; the run folder (default ``runs/NAME``) holds
+    its checkpoints and records and resumes.
+
+    Example:
+
+    >>> model = keras_vidrep.train("predictor_conv", steps=1000,
+    ...                            initial_weights="composite_conv")
+    """
+    from keras_vidrep.zoo.recipes import train as train_zoo_model
+
+    return train_zoo_model(name, **kwargs)
+
+
 def list_models():
     """The zoo's model names."""
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import loading as zoo
 
     return zoo.list_models()
 
@@ -97,11 +125,11 @@ def export(model, base_path, version=1, overwrite=False,
     (``frames`` -> ``representation``); for a captioner, the signature
     ``caption`` (``frames`` -> a ``tf.string`` caption, greedy). An existing
     version is refused unless ``overwrite``. Returns the folder. See
-    ``keras_vidrep.saved_model.export`` and ``export_captioner``.
+    ``keras_vidrep.serving.saved_model.export`` and ``export_captioner``.
 
     ``format="onnx"`` writes ``base_path/version/model.onnx`` instead (a
     video model; the same input and output names; returns the file; see
-    ``keras_vidrep.saved_model.export_onnx``).
+    ``keras_vidrep.serving.saved_model.export_onnx``).
 
     Example:
 
@@ -110,7 +138,7 @@ def export(model, base_path, version=1, overwrite=False,
     """
     from keras_vidrep._validation import check_one_of
     from keras_vidrep.models.captioner import S2VTCaptioner
-    from keras_vidrep import saved_model
+    from keras_vidrep.serving import saved_model
 
     check_one_of("format", format, ("saved_model", "onnx"))
     if format == "onnx":

@@ -8,7 +8,7 @@ equal to the table it names, and the descriptions are read from here by
 those tables, so each is written once.
 """
 
-# keras_vidrep.training.LEARNING_RATE_SCHEDULES
+# keras_vidrep.training.trainer.LEARNING_RATE_SCHEDULES
 SCHEDULES = ("constant", "cosine")
 
 # keras_vidrep.experiments.definitions.EXPERIMENTS, then
@@ -38,3 +38,15 @@ STREAMS = ("appearance", "fused", "motion")
 
 # keras_vidrep.data.videos.LAYOUTS: how an array of videos is laid out
 LAYOUTS = ("batch_major", "time_major")
+
+# keras_vidrep.training.trainer.make_strategy: how a run spreads over devices
+STRATEGIES = {
+    "auto": "MirroredStrategy over several GPUs (TensorFlow), else one device",
+    "none": "one device",
+    "mirrored": "tf.distribute.MirroredStrategy over every local GPU (or "
+                "logical CPU device)",
+    "multi-worker": "our loop on tf.distribute.MultiWorkerMirroredStrategy "
+                    "(several machines, TensorFlow)",
+    "data-parallel": "keras.distribution.DataParallel over every local "
+                     "device (JAX): the batch split, the weights replicated",
+}

@@ -46,6 +46,17 @@ def is_glob(text):
     return any(c in str(text) for c in "*?[")
 
 
+# A --data / read_videos source that names a TensorFlow Datasets dataset:
+# "tfds:NAME[:SPLIT]" (keras_vidrep.data.videos).
+TFDS_PREFIX = "tfds:"
+
+
+def is_tfds(source):
+    """Whether a source names a TensorFlow Datasets dataset
+    (``"tfds:NAME[:SPLIT]"``), not a path."""
+    return isinstance(source, str) and source.startswith(TFDS_PREFIX)
+
+
 def is_positive_int(value):
     """A positive integer (a bool is not one)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
@@ -74,7 +85,7 @@ def check_frame_values(values):
     (e.g. uint8 0-255: divide by 255), NaN or infinite values, values
     outside [0, 1] (e.g. float frames in 0-255). ``values`` is a numpy
     array; the one rule of ``VideoSeq2Seq.check_frames`` and of requests to
-    a server (``keras_vidrep.serving``)."""
+    a server (``keras_vidrep.serving.requests``)."""
     import numpy as np
 
     if not np.issubdtype(values.dtype, np.floating):

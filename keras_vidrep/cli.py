@@ -19,6 +19,7 @@ from pathlib import Path
 from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import is_glob
+from keras_vidrep._validation import is_tfds
 from keras_vidrep._validation import is_positive_int
 from keras_vidrep._validation import look_up
 from keras_vidrep._version import __version__
@@ -81,7 +82,7 @@ def load_trained(name_or_path, command, takes="video"):
     it."""
     from keras_vidrep.models import VideoSeq2Seq
     from keras_vidrep.models.captioner import S2VTCaptioner
-    from keras_vidrep.zoo import load
+    from keras_vidrep.zoo.loading import load
 
     try:
         model = load(name_or_path, compile=False)
@@ -105,7 +106,7 @@ def load_trained(name_or_path, command, takes="video"):
 
 def cmd_list(args):
     # From the packaged preset table: no Keras import (see keras_vidrep_cli).
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     table = preset_table()
     width = max(map(len, table))
@@ -115,7 +116,7 @@ def cmd_list(args):
 
 def cmd_train(args):
     from keras_vidrep.models import VARIANTS
-    from keras_vidrep.training import train
+    from keras_vidrep.zoo.recipes import train
 
     look_up(VARIANTS, args.name, f"Unknown model {args.name!r}", "names",
             error=CommandError)
@@ -135,6 +136,8 @@ def cmd_train(args):
           model_overrides=dict(args.set),
           initial_weights=args.initial_weights,
           peer_timeout=args.peer_timeout, videos=args.data,
+          coordinator=args.coordinator, num_processes=args.num_processes,
+          process_id=args.process_id,
           layout=args.layout)
     print(f"trained model, checkpoints, history.csv, logs/ and loss_curve.png "
           f"are in {out}")
@@ -166,8 +169,8 @@ def _batches(clips, batch_size):
 
 def cmd_evaluate(args):
     from keras_vidrep.data import moving_mnist_test
-    from keras_vidrep.evaluation import evaluate_model
-    from keras_vidrep.evaluation import format_results
+    from keras_vidrep.evaluation.baselines import evaluate_model
+    from keras_vidrep.evaluation.baselines import format_results
 
     if args.data:
         model = load_trained(args.model, "evaluate")
@@ -208,7 +211,7 @@ def cmd_evaluate(args):
 
 
 def cmd_visualize(args):
-    from keras_vidrep.visualize import visualize
+    from keras_vidrep.evaluation.visualize import visualize
 
     model = load_trained(args.model, "visualize")
     args.sequences = 1
@@ -225,8 +228,8 @@ def cmd_predict(args):
     import numpy as np
 
     from keras_vidrep.data import read_videos
-    from keras_vidrep.visualize import save_gif
-    from keras_vidrep.visualize import to_uint8
+    from keras_vidrep.evaluation.visualize import save_gif
+    from keras_vidrep.evaluation.visualize import to_uint8
 
     model = load_trained(args.model, "predict")
     out = Path(args.out)
@@ -291,20 +294,20 @@ def cmd_export(args):
 
 
 def cmd_presets(args):
-    from keras_vidrep.zoo_records import write_presets
+    from keras_vidrep.zoo.records import write_presets
 
     for path in write_presets():
         print(f"wrote {path}")
 
 
 def cmd_card(args):
-    from keras_vidrep.zoo import list_models
-    from keras_vidrep.zoo_records import write_card
-    from keras_vidrep.zoo_records import write_index
+    from keras_vidrep.zoo.loading import list_models
+    from keras_vidrep.zoo.records import write_card
+    from keras_vidrep.zoo.records import write_index
 
     names = list_models() if args.name == "all" else [args.name]
     if args.evaluate:
-        from keras_vidrep.promotion import reevaluate
+        from keras_vidrep.zoo.promotion import reevaluate
 
         for name in names:
             print(f"{name}: evaluating again ...")
@@ -318,17 +321,17 @@ def cmd_card(args):
 
 
 def cmd_models_config(args):
-    from keras_vidrep.saved_model import write_models_config
+    from keras_vidrep.zoo.records import write_models_config
 
     path, names = write_models_config(args.base)
     print(f"wrote {path}: {', '.join(names) or 'no exported model'}")
 
 
 def cmd_demo(args):
-    from keras_vidrep.evaluation import evaluate_model
-    from keras_vidrep.evaluation import format_results
-    from keras_vidrep.training import train
-    from keras_vidrep.visualize import visualize
+    from keras_vidrep.evaluation.baselines import evaluate_model
+    from keras_vidrep.evaluation.baselines import format_results
+    from keras_vidrep.zoo.recipes import train
+    from keras_vidrep.evaluation.visualize import visualize
 
     out = Path(args.out)
     print(f"Training composite_conv for {args.steps} steps of {args.batch_size} "
@@ -356,7 +359,7 @@ def _demo_verdict(results):
     """What the demo's figures mean: its future MSE per frame against the
     best trivial baseline on the same sequences and against the zoo's fully
     trained composite_conv (from the packaged preset table)."""
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     future = results["future"]
     ours = future["model"]["frame_mse"]["mean"]
@@ -485,7 +488,7 @@ def cmd_caption(args):
 
 
 def cmd_promote(args):
-    from keras_vidrep.promotion import promote
+    from keras_vidrep.zoo.promotion import promote
 
     result = promote(args.run_dir, args.name, sequences=args.sequences,
                      seed=args.seed, digits=args.digits, force=args.force)
@@ -653,14 +656,28 @@ def build_parser():
                               default="cross_entropy",
                               help="per-frame loss, summed over pixels")
     train_parser.add_argument("--out", help="output folder (default runs/NAME)")
-    train_parser.add_argument("--strategy", default="auto",
-                              choices=["auto", "none", "mirrored", "multi-worker"],
-                              help="tf.distribute strategy (auto: mirrored "
-                              "over several GPUs)")
+    train_parser.add_argument(
+        "--strategy", default="auto", choices=list(_choices.STRATEGIES),
+        help="how the run spreads over devices: " + "; ".join(
+            f"{name}: {text}" for name, text in _choices.STRATEGIES.items()))
     train_parser.add_argument("--peer-timeout", type=_positive, default=300,
-                              help="multi-worker: seconds the workers have "
+                              help="multi-worker, or data-parallel over "
+                              "several processes: seconds the workers have "
                               "to come together before a worker stops, "
                               "naming the missing ones")
+    train_parser.add_argument(
+        "--coordinator", metavar="HOST:PORT",
+        help="data-parallel over several processes or hosts (JAX): process "
+        "0's address (default $KERAS_DISTRIBUTION_JOB_ADDRESSES)")
+    train_parser.add_argument(
+        "--num-processes", type=_positive, metavar="N",
+        help="data-parallel: how many processes run the same command "
+        "(default $KERAS_DISTRIBUTION_NUM_PROCESSES, else 1)")
+    train_parser.add_argument(
+        "--process-id", type=int, metavar="I",
+        help="data-parallel: this process's number, 0 to N-1 (default "
+        "$KERAS_DISTRIBUTION_PROCESS_ID); process 0 coordinates and writes "
+        "--out, process I writes --out/process-I")
     train_parser.add_argument(
         "--precision", default="float32",
         choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"],
@@ -774,7 +791,7 @@ def build_parser():
 
     _add_command(
         commands, "presets",
-        help="regenerate the preset table (keras_vidrep/zoo_presets.json) and "
+        help="regenerate the preset table (keras_vidrep/zoo/presets.json) and "
         "each saved_models/NAME/config.json and metadata.json from the run "
         "records, weights and evaluations").set_defaults(run=cmd_presets)
 
@@ -865,7 +882,7 @@ def _check_paths(args):
     """Refuses, before Keras loads, a model argument that names nothing
     (an unknown name, a missing or damaged file), and a --digits or --data
     path where there is nothing (a --data glob is matched later)."""
-    from keras_vidrep.presets import locate
+    from keras_vidrep.zoo.presets import locate
 
     if getattr(args, "model", None) is not None:
         locate(args.model)
@@ -874,7 +891,8 @@ def _check_paths(args):
         raise CommandError(f"No MNIST at {digits}: --digits takes a folder "
                            "of MNIST IDX files or an mnist.npz.")
     data = getattr(args, "data", None)
-    if data is not None and not is_glob(data) and not Path(data).exists():
+    if data is not None and not is_glob(data) and not is_tfds(data) \
+            and not Path(data).exists():
         raise CommandError(f"No file at {data}.")
 
 
@@ -887,7 +905,7 @@ def run(args, import_package=None):
             defers it, ``keras_vidrep._entry``); called after the model
             arguments are checked, unless the command needs no Keras.
     """
-    from keras_vidrep.stops import TrainingStopped
+    from keras_vidrep.training.stops import TrainingStopped
 
     try:
         _check_paths(args)

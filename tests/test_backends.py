@@ -11,8 +11,8 @@ import pytest
 import keras
 
 from keras_vidrep.data import BouncingDigitBatches
-from keras_vidrep.evaluation import evaluate_model
-from keras_vidrep.training import train
+from keras_vidrep.evaluation.baselines import evaluate_model
+from keras_vidrep.training.trainer import train
 
 from tests.helpers import REPO
 

@@ -12,10 +12,10 @@ import keras
 
 import keras_vidrep
 from keras_vidrep import cli
-from keras_vidrep import serving
+from keras_vidrep.serving import requests as serving
 from keras_vidrep.models import build_model
-from keras_vidrep.training import TrainingError
-from keras_vidrep.training import train
+from keras_vidrep.training.trainer import TrainingError
+from keras_vidrep.training.trainer import train
 
 from tests.helpers import TINY
 from tests.helpers import run_cli
@@ -95,7 +95,7 @@ def test_what_would_fail_in_training_is_refused_before_writing(
 
 def test_a_model_that_cannot_take_the_clips_is_refused_before_writing(
         tmp_path, mnist_dir, monkeypatch):
-    from keras_vidrep.training import check_first_batch
+    from keras_vidrep.training.trainer import check_first_batch
 
     model = build_model("predictor_fc", **TINY_OVERRIDES)
     monkeypatch.setattr(model, "call", lambda *a, **k: 1 / 0)
@@ -190,7 +190,7 @@ def test_a_killed_export_leaves_no_version_and_does_not_block_the_next(
         tmp_path, monkeypatch):
     import tensorflow as tf
 
-    from keras_vidrep.saved_model import export
+    from keras_vidrep.serving.saved_model import export
 
     model = build_model("predictor_fc", **TINY_OVERRIDES)
     base = tmp_path / "serve"
@@ -229,7 +229,7 @@ def test_a_killed_export_leaves_no_version_and_does_not_block_the_next(
 def test_saved_model_enforces_its_shape_and_takes_an_empty_batch(tmp_path):
     import tensorflow as tf
 
-    from keras_vidrep.saved_model import export
+    from keras_vidrep.serving.saved_model import export
 
     model = build_model("composite_conv", **TINY_OVERRIDES)
     loaded = tf.saved_model.load(str(export(model, tmp_path / "serve")))
@@ -393,7 +393,7 @@ def test_predict_checks_the_shape_on_every_call():
 
 
 def test_evaluate_refuses_integer_non_finite_and_short_clips():
-    from keras_vidrep.evaluation import evaluate_model
+    from keras_vidrep.evaluation.baselines import evaluate_model
 
     model = build_model("predictor_fc", **TINY_OVERRIDES)
     clips = np.random.default_rng(0).random((2, 4, 32, 32, 1)).astype("float32")
@@ -419,7 +419,7 @@ def test_evaluate_refuses_integer_non_finite_and_short_clips():
 def test_saved_model_refuses_non_finite_frames(tmp_path):
     import tensorflow as tf
 
-    from keras_vidrep.saved_model import export
+    from keras_vidrep.serving.saved_model import export
 
     model = build_model("predictor_fc", **TINY_OVERRIDES)
     loaded = tf.saved_model.load(str(export(model, tmp_path / "serve")))
@@ -439,7 +439,7 @@ def test_saved_model_refuses_non_finite_frames(tmp_path):
 
 
 def test_malformed_tf_config_is_named(monkeypatch):
-    from keras_vidrep.distributed import cluster_role
+    from keras_vidrep.training.multi_worker import cluster_role
 
     monkeypatch.setenv("TF_CONFIG", "{cluster: workers}")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
@@ -455,7 +455,7 @@ def test_a_tf_config_task_outside_its_cluster_is_named(monkeypatch, task,
                                                        message):
     import json
 
-    from keras_vidrep.distributed import cluster_role
+    from keras_vidrep.training.multi_worker import cluster_role
 
     monkeypatch.setenv("TF_CONFIG", json.dumps({
         "cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": task}))
@@ -484,9 +484,9 @@ def test_an_empty_or_damaged_run_record_is_one_line(tmp_path, capsys,
 
 
 def test_a_history_with_its_header_twice_is_read_once(tmp_path):
-    from keras_vidrep.checkpoints import read_history
-    from keras_vidrep.checkpoints import trim_history
-    from keras_vidrep.training import plot_history
+    from keras_vidrep.training.checkpoints import read_history
+    from keras_vidrep.training.checkpoints import trim_history
+    from keras_vidrep.training.trainer import plot_history
 
     history = tmp_path / "history.csv"
     header = "epoch,frame_mse,loss\n"
@@ -529,7 +529,7 @@ def test_a_moving_mnist_file_of_another_kind_is_refused_before_evaluating(
 @pytest.fixture(scope="module")
 def captioner_file(tmp_path_factory):
     """A small captioner saved as a train-captioner run folder holds it."""
-    from keras_vidrep.captions.presets import build_captioner_preset
+    from keras_vidrep.zoo.captioners import build_captioner_preset
 
     folder = tmp_path_factory.mktemp("captioner_run")
     model = build_captioner_preset({"units": 8, "features": 8})
@@ -605,7 +605,7 @@ def test_every_option_is_described_with_its_default():
 def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
     """Only bad input (InputError, the file system's OSError) is one line:
     a ValueError from a bug of ours propagates with its traceback."""
-    from keras_vidrep import presets
+    from keras_vidrep.zoo import presets
     from keras_vidrep._validation import InputError
 
     def fails_with(error):

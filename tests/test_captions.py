@@ -333,7 +333,7 @@ def test_caption_saved_model_writes_the_python_path_strings(tmp_path,
     import subprocess
     import sys
 
-    from keras_vidrep.saved_model import export_captioner
+    from keras_vidrep.serving.saved_model import export_captioner
 
     tokenizer = make_tokenizer()
     words = id_to_word(tokenizer)
@@ -370,7 +370,7 @@ def test_caption_saved_model_writes_the_python_path_strings(tmp_path,
 def test_graph_captions_of_ids_equal_the_python_decoding():
     import tensorflow as tf
 
-    from keras_vidrep.saved_model import captions_of_ids
+    from keras_vidrep.serving.saved_model import captions_of_ids
 
     words = id_to_word(make_tokenizer())
     ids = np.array([[2, 4, 7, 3, 9, 0], [9, 1, 0, 5, 3, 3], [3, 4, 4, 4, 4, 4],

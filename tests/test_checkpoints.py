@@ -9,18 +9,18 @@ import pytest
 
 import keras
 
-from keras_vidrep.checkpoints import AtomicModelCheckpoint
-from keras_vidrep.checkpoints import HistoryLog
-from keras_vidrep.checkpoints import NonFiniteLoss
-from keras_vidrep.checkpoints import RunCheckpoint
-from keras_vidrep.checkpoints import RunLock
-from keras_vidrep.checkpoints import StopOnNonFiniteLoss
-from keras_vidrep.checkpoints import TrainingError
-from keras_vidrep.checkpoints import read_checkpoint
-from keras_vidrep.checkpoints import restore
-from keras_vidrep.checkpoints import trim_history
-from keras_vidrep.stops import TrainingStopped
-from keras_vidrep.stops import stop_on_signals
+from keras_vidrep.training.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.training.checkpoints import HistoryLog
+from keras_vidrep.training.checkpoints import NonFiniteLoss
+from keras_vidrep.training.checkpoints import RunCheckpoint
+from keras_vidrep.training.checkpoints import RunLock
+from keras_vidrep.training.checkpoints import StopOnNonFiniteLoss
+from keras_vidrep.training.checkpoints import TrainingError
+from keras_vidrep.training.checkpoints import read_checkpoint
+from keras_vidrep.training.checkpoints import restore
+from keras_vidrep.training.checkpoints import trim_history
+from keras_vidrep.training.stops import TrainingStopped
+from keras_vidrep.training.stops import stop_on_signals
 
 from tests.helpers import REPO
 from tests.helpers import TINY
@@ -140,7 +140,7 @@ def test_a_signal_swallowed_in_a_destructor_still_stops_the_run(tmp_path):
     import os
     import signal
 
-    from keras_vidrep.checkpoints import recording_stops
+    from keras_vidrep.training.checkpoints import recording_stops
 
     class SignalledWhileCollected:
         def __del__(self):

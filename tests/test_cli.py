@@ -11,10 +11,10 @@ import pytest
 import keras
 
 from keras_vidrep import cli
-from keras_vidrep.evaluation import evaluate_model
+from keras_vidrep.evaluation.baselines import evaluate_model
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
-from keras_vidrep.visualize import visualize
+from keras_vidrep.evaluation.visualize import visualize
 from tests.helpers import run_cli
 
 SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
@@ -114,8 +114,8 @@ def test_visualize_writes_png_and_gif(tmp_path):
 
     # The input row holds the clip's frames, the reconstruction row the
     # model's, flipped back into the input's order, each in its column.
-    from keras_vidrep.visualize import _GAP
-    from keras_vidrep.visualize import to_uint8
+    from keras_vidrep.evaluation.visualize import _GAP
+    from keras_vidrep.evaluation.visualize import to_uint8
 
     def tile(row, column):
         top, left = 14 + row * (32 + _GAP), 130 + column * (32 + _GAP)
@@ -238,7 +238,7 @@ def test_demo_says_what_its_figures_mean():
     """The demo puts its future MSE beside the best trivial baseline of the
     same sequences and the zoo's fully trained composite_conv, and says how
     to look at the latter."""
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     def results(mse, ssim):
         return {"future": {
@@ -355,7 +355,7 @@ def test_choices_of_the_parser_are_those_of_their_tables():
     from keras_vidrep.tasks.labels import TASKS
     from keras_vidrep.tasks.probe import HEADS
     from keras_vidrep.tasks.probe import PROTOCOLS
-    from keras_vidrep.training import LEARNING_RATE_SCHEDULES
+    from keras_vidrep.training.trainer import LEARNING_RATE_SCHEDULES
 
     assert sorted(_choices.SCHEDULES) == sorted(LEARNING_RATE_SCHEDULES)
     assert sorted(_choices.EXPERIMENTS) == sorted(

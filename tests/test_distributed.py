@@ -1,6 +1,7 @@
 """Two real worker processes on localhost under TF_CONFIG."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -194,3 +195,165 @@ def test_sigterm_to_its_group_stops_a_worker_waiting_for_its_peer(
     time.sleep(1)  # the watchdog's last words
     assert "worker 0 stopped by SIGTERM; rerun the same command" in (
         tmp_path / "worker-0.log").read_text()
+
+
+DATA_PARALLEL = """
+import json, sys
+from keras_vidrep.training.checkpoints import TrainingError
+from keras_vidrep.training.trainer import train
+args = dict(checkpoint_every=1, digits=sys.argv[1], verbose=0,
+            model_overrides={"input_frames": 2, "future_frames": 2,
+                             "hidden_sizes": [8]})
+train("predictor_fc", steps=2, batch_size=4, out="parallel",
+      strategy="data-parallel", **args)
+model = train("predictor_fc", steps=4, batch_size=4, out="parallel",
+              strategy="data-parallel", **args)
+devices = sorted(str(d) for d in model.weights[0].value.sharding.device_set)
+train("predictor_fc", steps=4, batch_size=4, out="one", strategy="none",
+      **args)
+try:
+    train("predictor_fc", steps=1, batch_size=3, out="odd",
+          strategy="data-parallel", **args)
+except TrainingError as error:
+    refused = str(error)
+print(json.dumps({"devices": devices, "refused": refused}))
+"""
+
+
+def test_data_parallel_equals_one_device_and_resumes_exactly(tmp_path,
+                                                             mnist_dir):
+    """keras.distribution.DataParallel on two XLA host devices (JAX): the
+    weights live on both, the losses of every step equal a one-device run's
+    with the same global batch (within 1e-5 relative), a resumed run goes
+    on exactly, and a batch that does not split is refused naming the
+    devices."""
+    script = tmp_path / "parallel.py"
+    script.write_text(DATA_PARALLEL)
+    result = subprocess.run(
+        [sys.executable, str(script), str(mnist_dir)], cwd=tmp_path,
+        capture_output=True, text=True, timeout=600,
+        env=environment(mnist_dir, KERAS_BACKEND="jax",
+                        XLA_FLAGS="--xla_force_host_platform_device_count=2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["devices"] == ["cpu:0", "cpu:1"]
+    assert "over the 2 devices (cpu:0, cpu:1): batch_size must be a " \
+           "multiple of 2. Received: batch_size=3" in report["refused"]
+    histories = {}
+    for run in ("parallel", "one"):
+        lines = (tmp_path / run / "history.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        histories[run] = [
+            {key: float(value) for key, value in zip(header, line.split(","))
+             if key.endswith("loss")} for line in lines[1:]]
+    assert len(histories["parallel"]) == len(histories["one"]) == 4
+    for parallel, one in zip(histories["parallel"], histories["one"]):
+        assert parallel == pytest.approx(one, rel=1e-5)
+    parts = json.loads((tmp_path / "parallel" / "run.json").read_text())
+    assert [(p["steps_from"], p["steps_reached"])
+            for p in parts["parts"]] == [(0, 2), (2, 4)]
+
+
+def test_data_parallel_outside_jax_is_refused_in_one_line(tmp_path,
+                                                          mnist_dir):
+    from tests.helpers import run_cli
+
+    result = run_cli(mnist_dir, "train", "predictor_fc", "--steps", "1",
+                     "--out", str(tmp_path / "run"), "--strategy",
+                     "data-parallel", *TINY, KERAS_BACKEND="tensorflow")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert ("strategy='data-parallel' is keras.distribution, which Keras 3 "
+            "runs on the JAX backend") in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _losses(folder):
+    lines = (folder / "history.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    return [{key: float(value) for key, value in zip(header, line.split(","))
+             if key.endswith("loss")} for line in lines[1:]]
+
+
+def test_two_processes_train_one_data_parallel_run(tmp_path, mnist_dir):
+    """Two processes on 127.0.0.1 (JAX, gloo between them), one device each,
+    run the same command: each feeds its half of every global batch, and
+    the losses equal a one-process run's with the same batch; process 1
+    writes its own folder. A process whose peer never comes stops within
+    --peer-timeout, naming what it waited for."""
+    (port,) = free_ports(1)
+    command = ["train", "predictor_fc", "--steps", "2", "--batch-size", "4",
+               "--checkpoint-every", "1", *TINY]
+    env = environment(mnist_dir, KERAS_BACKEND="jax")
+    workers = [subprocess.Popen(
+        cli_command(*command, "--out", str(tmp_path / "parallel"),
+                    "--strategy", "data-parallel", "--num-processes", "2",
+                    "--process-id", str(index), "--coordinator",
+                    f"127.0.0.1:{port}"),
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for index in (0, 1)]
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err[-3000:]
+    one = subprocess.run(
+        cli_command(*command, "--out", str(tmp_path / "one"),
+                    "--strategy", "none"),
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    expected = _losses(tmp_path / "one")
+    assert len(expected) == 2
+    for folder in (tmp_path / "parallel", tmp_path / "parallel" / "process-1"):
+        for got, want in zip(_losses(folder), expected):
+            assert got == pytest.approx(want, rel=1e-5)
+
+    def alone(count, index, timeout):
+        result = subprocess.run(
+            cli_command(*command, "--out", str(tmp_path / "alone"),
+                        "--strategy", "data-parallel", "--num-processes",
+                        str(count), "--process-id", str(index),
+                        "--coordinator", f"127.0.0.1:{free_ports(1)[0]}",
+                        "--peer-timeout", str(timeout)),
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, result.stderr[-3000:]
+        return result.stderr
+
+    assert ("Process 1 of 2 waited 5 s: the coordinator, process 0 at "
+            "127.0.0.1:") in alone(2, 1, 5)
+    coordinator = alone(3, 0, 3)
+    assert "Process 0 of 3 waited 3 s at 127.0.0.1:" in coordinator
+    assert "process(es) 1, 2 did not join" in coordinator
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"num_processes": 2}, "A run of 2 processes needs the coordinator's "
+     "address (process 0's HOST:PORT): --coordinator or "
+     "$KERAS_DISTRIBUTION_JOB_ADDRESSES"),
+    ({"num_processes": 2, "process_id": 2, "coordinator": "h:1"},
+     "A run of N processes numbers them 0 to N-1. Received: "
+     "num_processes=2, process_id=2"),
+])
+def test_process_settings_that_do_not_fit_are_refused(settings, message,
+                                                      monkeypatch):
+    from keras_vidrep.training.checkpoints import TrainingError
+    from keras_vidrep.training.processes import Processes
+    from keras_vidrep.training.processes import processes_of
+
+    for name in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID"):
+        monkeypatch.delenv(f"KERAS_DISTRIBUTION_{name}", raising=False)
+    with pytest.raises(TrainingError, match=re.escape(message)):
+        processes_of(**settings)
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "h0:9,h1:9")
+    assert processes_of() == Processes(2, 1, "h0:9")  # Keras' variables
+
+
+def test_several_processes_need_the_data_parallel_strategy(tmp_path,
+                                                           mnist_dir):
+    from keras_vidrep.training.checkpoints import TrainingError
+    from keras_vidrep.training.trainer import train
+
+    with pytest.raises(TrainingError, match="Several processes train one run "
+                                            "with strategy='data-parallel'"):
+        train("predictor_fc", steps=1, out=str(tmp_path / "run"),
+              digits=mnist_dir, num_processes=2, process_id=0,
+              coordinator="127.0.0.1:1")

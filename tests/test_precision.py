@@ -11,9 +11,9 @@ from keras import ops
 from keras_vidrep.layers import ConvLSTM
 from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.models import build_model
-from keras_vidrep.precision import cpu_computes_bfloat16
-from keras_vidrep.precision import precision_scope
-from keras_vidrep.precision import resolve_precision
+from keras_vidrep.training.precision import cpu_computes_bfloat16
+from keras_vidrep.training.precision import precision_scope
+from keras_vidrep.training.precision import resolve_precision
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -43,7 +43,7 @@ def test_unknown_precision_and_the_scope_restores_the_policy():
 
 def test_this_machine_is_described(tmp_path, monkeypatch):
     """The flags are this machine's, read from /proc/cpuinfo."""
-    from keras_vidrep import precision
+    from keras_vidrep.training import precision
 
     text = Path("/proc/cpuinfo").read_text() if Path(
         "/proc/cpuinfo").is_file() else ""

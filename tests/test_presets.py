@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import keras_vidrep
-from keras_vidrep import presets
-from keras_vidrep import zoo
-from keras_vidrep import zoo_records
-from keras_vidrep.presets import PresetNotFoundError
+from keras_vidrep.zoo import presets
+from keras_vidrep.zoo import loading as zoo
+from keras_vidrep.zoo import records as zoo_records
+from keras_vidrep.zoo.presets import PresetNotFoundError
 from keras_vidrep._validation import InputError
 
 from tests.helpers import REPO
@@ -120,7 +120,7 @@ model = keras_vidrep.load("predictor_fc")
 frames = np.random.default_rng(0).random((2, 20, 64, 64, 1)).astype("float32")
 print("sum", float(model.predict(frames[:, :10], verbose=0)["future"].sum()))
 model.fit(*model.split_clip(frames), epochs=1, verbose=0)
-print("recipe", keras_vidrep.zoo.PRESETS["predictor_fc"]["recipe"])
+print("recipe", keras_vidrep.zoo.loading.PRESETS["predictor_fc"]["recipe"])
 """
 
 

@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from keras_vidrep import presets
-from keras_vidrep import zoo
-from keras_vidrep import zoo_records
+from keras_vidrep.zoo import presets
+from keras_vidrep.zoo import loading as zoo
+from keras_vidrep.zoo import records as zoo_records
 from keras_vidrep._validation import InputError
-from keras_vidrep.promotion import promote
-from keras_vidrep.promotion import reevaluate
-from keras_vidrep.training import train
+from keras_vidrep.zoo.promotion import promote
+from keras_vidrep.zoo.promotion import reevaluate
+from keras_vidrep.zoo.recipes import train
 
 from tests.helpers import REPO
 
@@ -165,7 +165,7 @@ def test_promote_a_captioner_then_load_it_by_name(checkout, tmp_path,
     import numpy as np
 
     import keras_vidrep
-    from keras_vidrep.captions.presets import CAPTIONERS
+    from keras_vidrep.zoo.captioners import CAPTIONERS
     from keras_vidrep.captions.training import generate_captions
     from keras_vidrep.captions.training import train_captioner
     from keras_vidrep.models.captioner import S2VTCaptioner
@@ -217,8 +217,8 @@ def test_a_second_promotion_at_once_is_refused(checkout, tmp_path,
     """Two promotions at once would both judge their run against the same
     old model: the second is refused, naming the first, and writes
     nothing."""
-    from keras_vidrep.checkpoints import RunLock
-    from keras_vidrep.checkpoints import TrainingError
+    from keras_vidrep.training.checkpoints import RunLock
+    from keras_vidrep.training.checkpoints import TrainingError
 
     run = _train(tmp_path / "run", mnist_dir)
     with RunLock(checkout, file_name=".promotion.lock", what="promotion"):
@@ -263,7 +263,7 @@ def test_promote_is_all_or_nothing(checkout, tmp_path, mnist_dir,
     promotion (or ``finish_interrupted_promotion``) completes: the old zoo
     or the new one, never a mix."""
     from keras_vidrep import _switch
-    from keras_vidrep.promotion import finish_interrupted_promotion
+    from keras_vidrep.zoo.promotion import finish_interrupted_promotion
 
     run = _train(tmp_path / "run", mnist_dir)
     promote(run, NAME, sequences=4, digits=mnist_dir)

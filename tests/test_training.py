@@ -13,7 +13,7 @@ import pytest
 
 import keras
 
-from keras_vidrep.checkpoints import TrainingError
+from keras_vidrep.training.checkpoints import TrainingError
 
 import keras_vidrep  # noqa: F401  (registers our classes for load_model)
 
@@ -186,7 +186,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from keras_vidrep.training import make_strategy, train
+from keras_vidrep.training.trainer import make_strategy, train
 print("replicas", make_strategy("mirrored").num_replicas_in_sync)
 # Conditional, with scheduled sampling: its clock counts steps, not replicas.
 model = train("composite_conv_cond", steps=2, batch_size=4, out={out!r},
@@ -277,7 +277,7 @@ def test_a_conditional_model_starts_from_its_unconditioned_sibling(
     """The conditional decoders' frame-input kernels, which the sibling
     lacks, start at zeros: the model starts out predicting exactly what the
     sibling predicts (how the zoo's conditional conv models were started)."""
-    from keras_vidrep.initial_weights import load_initial_weights
+    from keras_vidrep.training.initial_weights import load_initial_weights
     from keras_vidrep.models import build_model
 
     sizes = dict(hidden_sizes=[4], frame_size=32, input_frames=2,
@@ -304,7 +304,7 @@ def test_a_predictor_starts_from_a_composite_by_layer_name(tmp_path):
     """The composite's encoder and future decoder carry the predictor's
     layer names: --initial-weights takes them and leaves the reconstruction
     decoder out (how the zoo's predictor_conv was started)."""
-    from keras_vidrep.initial_weights import load_initial_weights
+    from keras_vidrep.training.initial_weights import load_initial_weights
     from keras_vidrep.models import build_model
 
     sizes = dict(hidden_sizes=[4], frame_size=32, input_frames=2,
@@ -324,7 +324,7 @@ def test_a_predictor_starts_from_a_composite_by_layer_name(tmp_path):
 def test_tensorboard_puts_the_training_step_on_the_x_axis(tmp_path):
     import tensorflow as tf
 
-    from keras_vidrep.training import StepTensorBoard
+    from keras_vidrep.training.trainer import StepTensorBoard
 
     board = StepTensorBoard(tmp_path / "logs", steps_per_epoch=250)
     for epoch, loss in ((0, 3.0), (1, 2.0)):
@@ -341,15 +341,17 @@ def test_tensorboard_puts_the_training_step_on_the_x_axis(tmp_path):
 
 def test_a_name_trains_the_zoos_architecture_as_on_the_command_line(
         tmp_path, mnist_dir):
-    """`train("predictor_fc")` is the zoo's predictor_fc (128 units), as
-    `keras-vidrep train predictor_fc` is; it built the builder's 1024
-    before. The experiments' rows keep the builder's defaults."""
-    from keras_vidrep import zoo
+    """`keras_vidrep.train("predictor_fc")` is the zoo's predictor_fc (128
+    units), as `keras-vidrep train predictor_fc` is; the trainer below the
+    zoo (`keras_vidrep.training.train`) builds the builder's defaults, as
+    `build_model` does, for the experiments' rows."""
+    import keras_vidrep
+    from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.models import build_model
-    from keras_vidrep.presets import preset_table
-    from keras_vidrep.training import train
+    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.training.trainer import train
 
-    model = train("predictor_fc", steps=1, batch_size=2, checkpoint_every=1,
+    model = keras_vidrep.train("predictor_fc", steps=1, batch_size=2, checkpoint_every=1,
                   out=str(tmp_path / "api"), digits=mnist_dir, verbose=0,
                   model_overrides={"input_frames": 2, "future_frames": 2})
     assert list(model.get_config()["hidden_sizes"]) == list(
@@ -360,9 +362,46 @@ def test_a_name_trains_the_zoos_architecture_as_on_the_command_line(
         "input_frames": 2, "future_frames": 2}
     builders = train("predictor_fc", steps=1, batch_size=2,
                      checkpoint_every=1, out=str(tmp_path / "builder"),
-                     digits=mnist_dir, verbose=0, zoo_architecture=False,
+                     digits=mnist_dir, verbose=0,
                      model_overrides={"input_frames": 2, "future_frames": 2,
                                       "hidden_sizes": [8]})
     assert builders.count_params() == build_model(
         "predictor_fc", input_frames=2, future_frames=2,
         hidden_sizes=[8]).count_params()
+
+
+def test_both_trainers_write_one_run_folder_schema(tmp_path, mnist_dir):
+    """The video trainer and the captioner's share one run folder
+    (keras_vidrep.training.run_folder): the same run.json part fields, a
+    `seconds` that sums the parts, the same files, and the same refusal of
+    steps that are not whole checkpoint intervals (the captioner rounded
+    them up before)."""
+    from keras_vidrep.captions.training import train_captioner
+    from keras_vidrep._validation import InputError
+    from keras_vidrep.training.trainer import train
+
+    train("predictor_fc", steps=2, batch_size=2, checkpoint_every=1,
+          out=str(tmp_path / "video"), digits=mnist_dir, verbose=0,
+          model_overrides={"input_frames": 2, "future_frames": 2,
+                           "hidden_sizes": [4]})
+    train_captioner(tmp_path / "captioner", steps=2, batch_size=2,
+                    source=mnist_dir, verbose=0, units=4, features=4,
+                    checkpoint_every=1)
+    runs = {kind: json.loads((tmp_path / kind / "run.json").read_text())
+            for kind in ("video", "captioner")}
+    (video,), (captioner,) = (runs[k]["parts"] for k in runs)
+    assert set(video) == set(captioner)
+    assert {"steps_from", "steps_reached", "wall_seconds", "started",
+            "machine", "versions"} <= set(video)
+    for run in runs.values():
+        assert run["seconds"] == pytest.approx(
+            sum(part["wall_seconds"] for part in run["parts"]), abs=0.11)
+        assert run["parts"][0]["steps_reached"] == 2
+    for kind in runs:
+        assert {"run.json", "history.csv", "backup", "model.keras"} <= {
+            path.name for path in (tmp_path / kind).iterdir()}
+    with pytest.raises(InputError, match="steps must be a multiple of "
+                                         "checkpoint_every"):
+        train_captioner(tmp_path / "odd", steps=3, batch_size=2,
+                        source=mnist_dir, verbose=0, units=4, features=4,
+                        checkpoint_every=2)

@@ -264,3 +264,52 @@ def test_train_reads_a_time_major_array_with_layout(tmp_path, mnist_dir):
     assert told.returncode == 0, told.stderr[-3000:]
     record = json.loads((tmp_path / "b" / "run.json").read_text())
     assert record["videos_layout"] == "time_major"
+
+
+def test_a_tfds_dataset_gives_its_videos_and_trains(tmp_path, mnist_dir):
+    """TensorFlow Datasets sources, with TFDS' own mock data (nothing can be
+    downloaded here): moving_mnist's Video feature and the robot-pushing
+    dataset's sequences of images (one picked by name) come out as float
+    videos in [0, 1] of the frames TFDS gives, and train a model."""
+    import tensorflow_datasets as tfds  # a dependency: never skipped
+    from keras_vidrep.training.trainer import train
+
+    with tfds.testing.mock_data(num_examples=3):
+        raw = [example["image_sequence"] for example in tfds.as_numpy(
+            tfds.builder("moving_mnist").as_dataset(split="test"))]
+        videos = read_videos("tfds:moving_mnist:test")
+        assert len(videos) == 3
+        for video, frames in zip(videos, raw):
+            assert video.shape == (20, 64, 64, 1) and video.dtype == np.float32
+            np.testing.assert_array_equal(video, frames / np.float32(255))
+        pushing = read_videos("tfds:bair_robot_pushing_small:train:image_main",
+                              frame_size=32, channels=1)
+        assert [v.shape for v in pushing] == [(30, 32, 32, 1)] * 3
+        assert len(read_videos(tfds.builder("moving_mnist"))) == 3
+        model = train("predictor_fc", steps=2, batch_size=2,
+                      checkpoint_every=1, out=str(tmp_path / "run"),
+                      videos="tfds:moving_mnist:test", verbose=0,
+                      model_overrides={"hidden_sizes": [4]})
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["videos"] == "tfds:moving_mnist:test"
+    assert run["parts"][0]["steps_reached"] == 2 and model.built
+
+
+@pytest.mark.parametrize("source, message", [
+    ("tfds:moving_mnist:test", "tfds:moving_mnist is not prepared on this "
+     "machine (TFDS found no data in "),
+    ("tfds:no_such_videos", "TensorFlow Datasets has no dataset "
+     "'no_such_videos'"),
+    ("tfds:mnist", "tfds:mnist has no videos (a Video feature or a sequence "
+     "of images); its features: image, label."),
+    ("tfds:moving mnist", "A TFDS source is tfds:NAME[:SPLIT][:FEATURE]"),
+])
+def test_a_bad_tfds_source_is_one_clear_error(source, message, tmp_path,
+                                              monkeypatch):
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))  # nothing prepared
+    with pytest.raises(InputError) as error:
+        read_videos(source)
+    assert message in str(error.value)
+    if "not prepared" in message:
+        assert "`tfds build moving_mnist`" in str(error.value)

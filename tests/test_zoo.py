@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 import keras_vidrep
-from keras_vidrep import serving
+from keras_vidrep.serving import requests as serving
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
-from keras_vidrep.saved_model import models_config
-from keras_vidrep.zoo import PRESETS
-from keras_vidrep.zoo import ROOT
-from keras_vidrep.zoo import build_preset
+from keras_vidrep.serving.saved_model import models_config
+from keras_vidrep.zoo.loading import PRESETS
+from keras_vidrep.zoo.loading import ROOT
+from keras_vidrep.zoo.loading import build_preset
 
 SMALL = dict(hidden_sizes=(4,), frame_size=32, input_frames=2, future_frames=2)
 
@@ -30,7 +30,7 @@ def saved_models(tmp_path, monkeypatch):
 
 
 def test_every_variant_has_a_preset_with_a_recipe():
-    from keras_vidrep.captions.presets import CAPTIONERS
+    from keras_vidrep.zoo.captioners import CAPTIONERS
 
     assert keras_vidrep.list_models() == list(VARIANTS) + list(CAPTIONERS)
     for name, preset in PRESETS.items():
@@ -42,7 +42,7 @@ def test_every_variant_has_a_preset_with_a_recipe():
 
 
 def test_recipe_comes_from_the_run_record(monkeypatch):
-    from keras_vidrep import zoo_records
+    from keras_vidrep.zoo import records as zoo_records
 
     record = {"steps": 1234, "batch_size": 32, "learning_rate": 0.001,
               "optimizer": "adam", "loss": "mse", "seed": 5,
@@ -60,8 +60,8 @@ def test_fine_tuned_artifact_lists_every_run(monkeypatch, tmp_path):
     """A model fine-tuned from an earlier run (``starts_from``) shows both
     commands, in order, and one learning curve counting steps from the first
     run's start."""
-    from keras_vidrep import zoo
-    from keras_vidrep import zoo_records
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo import records as zoo_records
 
     monkeypatch.setattr(zoo, "ROOT", tmp_path)
     first = {"steps": 400, "batch_size": 32, "learning_rate": 0.001,
@@ -160,7 +160,7 @@ def test_missing_and_corrupt_artifacts_name_the_file(saved_models,
 def _record_sha256(monkeypatch, name, weights):
     """The preset table, as if ``weights`` were the file it records for
     ``name``."""
-    from keras_vidrep import presets
+    from keras_vidrep.zoo import presets
 
     table = {**presets.preset_table()}
     table[name] = {**table[name], "sha256": presets.sha256(weights)}
@@ -335,7 +335,7 @@ def test_models_config_lists_every_model():
 
 
 def test_models_config_file_lists_exported_models(saved_models):
-    from keras_vidrep.saved_model import write_models_config
+    from keras_vidrep.zoo.records import write_models_config
 
     model = build_model("predictor_conv", **SMALL)
     keras_vidrep.export(model, saved_models / "predictor_conv", version=2)
@@ -355,8 +355,8 @@ def test_shipped_model_beats_the_baselines(name, mnist_dir):
     """The artifact loads, its recorded evaluation beats every trivial
     baseline, and so does a fresh check on 40 held-out sequences."""
     from keras_vidrep.data import bouncing_digits_eval
-    from keras_vidrep.evaluation import evaluate_model
-    from keras_vidrep.zoo_records import model_card
+    from keras_vidrep.evaluation.baselines import evaluate_model
+    from keras_vidrep.zoo.records import model_card
 
     model = keras_vidrep.load(name, compile=False)
     recorded = json.loads((ROOT / PRESETS[name]["evaluation"]).read_text())
@@ -408,8 +408,8 @@ def test_conditional_card_compares_with_its_sibling(monkeypatch, tmp_path):
     """A conditional model's card says by how much it trails its
     unconditioned sibling on the same sequences, with both budgets, and
     why when it is more than 5% worse."""
-    from keras_vidrep import zoo
-    from keras_vidrep import zoo_records
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo import records as zoo_records
 
     monkeypatch.setattr(zoo, "ROOT", tmp_path)
     record = {"steps": 100, "batch_size": 16}
@@ -447,7 +447,7 @@ def test_shipped_captioner_serves_what_it_loads(name, mnist_dir):
 
     from keras_vidrep.captions.training import generate_captions
     from keras_vidrep.captions.training import held_out_clips
-    from keras_vidrep.zoo_records import model_card
+    from keras_vidrep.zoo.records import model_card
 
     model = keras_vidrep.load(name, compile=False)
     frames, _ = held_out_clips(6, source=mnist_dir)
@@ -486,7 +486,7 @@ def test_a_loaded_model_is_compiled_to_fine_tune_at_a_tenth_of_the_rate():
 def test_a_model_started_from_another_counts_its_sequences(monkeypatch):
     """predictor_conv started from composite_conv's weights: its budget
     counts the composite's sequences, and its sibling's card says so."""
-    from keras_vidrep import zoo_records
+    from keras_vidrep.zoo import records as zoo_records
 
     records = {
         "predictor_conv": [({"steps": 100, "batch_size": 32,
@@ -505,7 +505,7 @@ def test_a_model_started_from_another_counts_its_sequences(monkeypatch):
 
 
 def test_frames_behind_a_baseline_in_mse_or_ssim():
-    from keras_vidrep.zoo_records import frames_behind
+    from keras_vidrep.zoo.records import frames_behind
 
     def curves(mse, ssim):
         return {"frame_mse": {"per_timestep": mse},

@@ -8,8 +8,6 @@ test digits and scores them (``caption_scores``); ``caption_strip`` draws
 clips with their generated and reference captions.
 """
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +16,25 @@ from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.captions.data import CaptionBatches
 from keras_vidrep.captions.metrics import caption_scores
-from keras_vidrep.captions.presets import compile_captioner
 from keras_vidrep.captions.tokens import decode
 from keras_vidrep.captions.tokens import id_to_word
 from keras_vidrep.captions.tokens import make_tokenizer
-from keras_vidrep.provenance import describe_run
 
 # The held-out clips (test digits) every captioner is scored on.
 EVALUATION_SEED = 1234
+
+
+def compile_captioner(model, learning_rate=1e-3):
+    """Compiles ``model`` as ``train_captioner`` trains it (Adam, word
+    cross-entropy ignoring padding, word accuracy), ready for ``fit``."""
+    import keras
+
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                   ignore_class=0),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="word_accuracy")])
+    return model
 
 
 def build_captioner(tokenizer=None, **kwargs):
@@ -138,24 +147,13 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
     """
     import keras
 
-    from keras_vidrep.checkpoints import HistoryLog
-    from keras_vidrep.checkpoints import RunCheckpoint
-    from keras_vidrep.checkpoints import RunLock
-    from keras_vidrep.checkpoints import StopOnNonFiniteLoss
-    from keras_vidrep.checkpoints import atomic_write
-    from keras_vidrep.checkpoints import check_resumable
-    from keras_vidrep.checkpoints import read_run_record
-    from keras_vidrep.checkpoints import read_checkpoint
-    from keras_vidrep.checkpoints import recording_stops
-    from keras_vidrep.checkpoints import restore
-    from keras_vidrep.checkpoints import save_model_atomically
-    from keras_vidrep.checkpoints import trim_history
     from keras_vidrep.data import load_mnist_digits
+    from keras_vidrep.training.run_folder import RunFolder
+    from keras_vidrep.training.run_folder import check_steps_fit_checkpoints
 
     check_positive_ints(steps=steps, batch_size=batch_size,
                         num_frames=num_frames, checkpoint_every=checkpoint_every)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_steps_fit_checkpoints(steps, checkpoint_every, error=InputError)
     keras.utils.set_random_seed(seed)
     tokenizer = make_tokenizer()
     model = build_captioner(tokenizer, **model_args)
@@ -165,55 +163,26 @@ def train_captioner(out, *, steps, batch_size=32, learning_rate=1e-3, seed=0,
         load_frame_reader(model, frame_reader)
     compile_captioner(model, learning_rate)
     steps_per_epoch = min(checkpoint_every, steps)
-    epochs = -(-steps // steps_per_epoch)
-    run = {"model": CAPTIONER_RUN, "steps": epochs * steps_per_epoch,
+    run = {"model": CAPTIONER_RUN, "steps": steps,
            "batch_size": batch_size, "learning_rate": learning_rate,
            "seed": seed, "num_frames": num_frames,
            "checkpoint_every": steps_per_epoch,
            "architecture": architecture(model),
            "frame_reader": None if frame_reader is None else str(frame_reader)}
-    backup = out / "backup"
-    check_resumable(out, run, read_checkpoint(backup)[0] * steps_per_epoch,
-                    [key for key in run if key != "steps"])
-    with RunLock(out):
-        parts = (read_run_record(out) or {}).get("parts", [])
-        start_epoch = restore(model, backup)
-        trim_history(out / "history.csv", start_epoch)
-        if start_epoch:
-            print(f"Resuming {out} from its checkpoint at step "
-                  f"{start_epoch * steps_per_epoch}.")
-        first_batch = start_epoch * steps_per_epoch
+    folder = RunFolder(out, run, steps_per_epoch=steps_per_epoch,
+                       fixed=[key for key in run if key != "steps"])
+    with folder.opened(model):
         batches = CaptionBatches(
             digits if digits is not None else load_mnist_digits(
                 "train", source=source),
             # At least one: a run killed after its last checkpoint resumes
             # to an end with nothing left to train.
-            batch_size=batch_size, num_batches=max(run["steps"] - first_batch, 1),
-            first_batch=first_batch, seed=seed, num_frames=num_frames,
+            batch_size=batch_size,
+            num_batches=max(steps - folder.first_batch, 1),
+            first_batch=folder.first_batch, seed=seed, num_frames=num_frames,
             tokenizer=tokenizer)
-        part = {**describe_run(),
-                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        started = time.time()
-
-        def record(**how_far):
-            part.update(steps_from=first_batch, **how_far,
-                        wall_seconds=round(time.time() - started, 1))
-            run["parts"] = parts + [part]
-            run["seconds"] = round(sum(p["wall_seconds"]
-                                       for p in run["parts"]), 1)
-            atomic_write(out / "run.json", json.dumps(run, indent=1))
-
-        with recording_stops(out, backup, steps_per_epoch,
-                             record) as stop_check:
-            model.fit(batches, epochs=epochs, initial_epoch=start_epoch,
-                      steps_per_epoch=steps_per_epoch, verbose=verbose,
-                      shuffle=False,  # the stream's order, for resumes
-                      callbacks=[stop_check,
-                                 StopOnNonFiniteLoss(steps_per_epoch, backup),
-                                 HistoryLog(out / "history.csv"),
-                                 RunCheckpoint(backup)])
-            save_model_atomically(model, out / "model.keras")
-        record(steps_reached=run["steps"])
+        folder.fit(model, batches, epochs=steps // steps_per_epoch,
+                   verbose=verbose)
     return model
 
 
@@ -279,12 +248,15 @@ def load_captioner(path):
     import keras
 
     from keras_vidrep.models.captioner import S2VTCaptioner
-    from keras_vidrep.presets import locate
 
-    kind, where = locate(path)
-    if kind != "file":
-        raise InputError(f"{path} is a zoo name or a preset directory: load "
-                         "it with keras_vidrep.load.")
+    where = Path(path)
+    if where.is_dir() and (where / "model.keras").is_file():
+        where = where / "model.keras"
+    if not (where.is_file() and where.name.endswith(".keras")):
+        raise InputError(
+            f"{path} is not a .keras file or a folder holding model.keras: "
+            "load zoo names and preset directories with keras_vidrep.load. "
+            f"Received: path={str(path)!r}")
     model = keras.saving.load_model(where, compile=False, safe_mode=True)
     if not isinstance(model, S2VTCaptioner):
         raise OSError(f"{where} holds a {type(model).__name__}, not a "

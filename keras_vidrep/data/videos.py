@@ -14,7 +14,13 @@ float32 array ``(frames, H, W, C)`` in [0, 1]:
   libraries, shipped in its wheels: nothing to install beside it), frame by
   frame and resized by FFmpeg as it decodes, so a long video is not held
   at its full size;
-- a folder or a glob pattern of such files (sorted by name).
+- a folder or a glob pattern of such files (sorted by name);
+- a TensorFlow Datasets dataset prepared on this machine,
+  ``"tfds:NAME[:SPLIT]"`` (e.g. ``"tfds:moving_mnist:test"``,
+  ``"tfds:bair_robot_pushing_small:train[:256]"``: TFDS' split slicing
+  limits what is read; ``:FEATURE`` picks one of several videos, e.g.
+  ``:image_main``), or a ``tfds`` builder: the videos of a ``Video``
+  feature or a sequence of images, the first by name unless picked.
 
 ``frame_size`` resizes every frame to a square side and ``channels``
 converts to grayscale (1) or RGB (3). ``clip_windows`` cuts the videos into
@@ -25,6 +31,7 @@ epoch from a seed.
 """
 
 import glob
+import re
 from pathlib import Path
 
 import keras
@@ -34,7 +41,9 @@ from keras_vidrep import _choices
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
+from keras_vidrep._validation import TFDS_PREFIX
 from keras_vidrep._validation import is_glob
+from keras_vidrep._validation import is_tfds
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -159,6 +168,99 @@ def read_video(path, *, frame_size=None, channels=1, max_frames=None):
     return np.stack(frames).astype(np.float32) / 255.0
 
 
+def _is_tfds_builder(source):
+    return hasattr(source, "as_dataset") and hasattr(source, "info")
+
+
+# "tfds:NAME[/CONFIG][:VERSION][:SPLIT[SLICE]][:FEATURE]"
+_TFDS_SOURCE = re.compile(
+    r"^tfds:(?P<name>[\w./-]+(?::\d+\.\d+\.\d+)?)"
+    r"(?::(?P<split>[\w+]+(?:\[[^\]]*\])?))?(?::(?P<feature>\w+))?$")
+
+
+def _video_features(features, path=()):
+    """The paths (tuples of keys) of a TFDS feature spec's videos: a
+    ``Video`` feature, or a ``Sequence`` of images (of a dict of them, as
+    the robot-pushing datasets have)."""
+    import tensorflow_datasets as tfds
+
+    kinds = tfds.features
+    if isinstance(features, kinds.Video):
+        return [path]
+    if isinstance(features, kinds.Sequence):
+        inner = features.feature
+        if isinstance(inner, kinds.Image):
+            return [path]
+        if isinstance(inner, kinds.FeaturesDict):
+            return [path + (key,) for key, feature in sorted(inner.items())
+                    if isinstance(feature, kinds.Image)]
+        return []
+    if isinstance(features, kinds.FeaturesDict):
+        return [found for key, feature in sorted(features.items())
+                for found in _video_features(feature, path + (key,))]
+    return []
+
+
+def _tfds_videos(source):
+    """The videos of a TFDS source (``"tfds:NAME[:SPLIT][:FEATURE]"`` or a
+    builder), example by example; one clear error for a source that does
+    not parse, a name TFDS does not know, a dataset not prepared here, or
+    one without videos."""
+    import tensorflow_datasets as tfds
+
+    split = feature = None
+    if _is_tfds_builder(source):
+        builder = source
+    else:
+        match = _TFDS_SOURCE.match(source)
+        if match is None:
+            raise InputError(
+                "A TFDS source is tfds:NAME[:SPLIT][:FEATURE], e.g. "
+                "tfds:moving_mnist:test or "
+                "tfds:bair_robot_pushing_small:train[:256]:image_main. "
+                f"Received: source={source!r}")
+        split, feature = match["split"], match["feature"]
+        try:
+            builder = tfds.builder(match["name"])
+        except tfds.core.registered.DatasetNotFoundError as error:
+            raise InputError(
+                f"TensorFlow Datasets has no dataset {match['name']!r} "
+                f"({str(error).splitlines()[0][:160]}). Received: "
+                f"source={source!r}") from error
+    where = f"tfds:{builder.name}"
+    paths = {"/".join(path): path for path in
+             _video_features(builder.info.features)}
+    if not paths:
+        raise InputError(
+            f"{where} has no videos (a Video feature or a sequence of "
+            f"images); its features: {', '.join(builder.info.features)}.")
+    if feature is not None and feature not in {p[-1] for p in paths.values()}:
+        raise InputError(f"{where} has no video feature {feature!r}; its "
+                         f"videos: {', '.join(paths)}.")
+    path = next(p for p in paths.values()
+                if feature is None or p[-1] == feature)
+    splits = list(builder.info.splits)
+    split = split or ("train" if "train" in splits or not splits
+                      else splits[0])
+    try:
+        dataset = builder.as_dataset(split=split, shuffle_files=False)
+    except AssertionError as error:  # TFDS' "could not find data in ..."
+        raise InputError(
+            f"{where} is not prepared on this machine (TFDS found no data in "
+            f"{builder.data_dir}). Prepare it where there is internet, with "
+            f"`tfds build {builder.name}` or "
+            f"`tfds.builder({builder.name!r}).download_and_prepare()`, then "
+            "copy its folder into this machine's ~/tensorflow_datasets (or "
+            "point TFDS_DATA_DIR at it).") from error
+    videos = []
+    for index, example in enumerate(tfds.as_numpy(dataset)):
+        for key in path:
+            example = example[key]
+        videos.append(_as_float(np.asarray(example),
+                                f"{where}:{split} example {index}"))
+    return videos
+
+
 def _files_of(source):
     text = str(source)
     if is_glob(text):
@@ -199,7 +301,9 @@ def read_videos(source, *, layout=None, frame_size=None, channels=None):
 
     Args:
         source: a numpy array of videos, an ``.npy`` / ``.npz`` file, a
-            video file, a folder or a glob pattern of such files.
+            video file, a folder or a glob pattern of such files, or a
+            TensorFlow Datasets dataset prepared here (``"tfds:NAME[:SPLIT]"``
+            or a builder; the split defaults to ``train``, or the only one).
         layout: for arrays, ``"batch_major"`` or ``"time_major"``; None
             detects it and refuses an ambiguous shape.
         frame_size: resize every frame to this square side; None keeps the
@@ -214,6 +318,8 @@ def read_videos(source, *, layout=None, frame_size=None, channels=None):
         check_positive_ints(frame_size=frame_size)
     if isinstance(source, np.ndarray):
         videos, where = _videos_of_array(source, layout, "the array"), "the array"
+    elif is_tfds(source) or _is_tfds_builder(source):
+        videos, where = _tfds_videos(source), str(source)
     else:
         videos = []
         for path in _files_of(source):

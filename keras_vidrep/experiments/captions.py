@@ -23,7 +23,7 @@ from keras_vidrep._validation import look_up
 from keras_vidrep.captions.metrics import score_of
 from keras_vidrep.experiments.report import load_records
 from keras_vidrep.experiments.verdicts import RULE
-from keras_vidrep.provenance import machine_description
+from keras_vidrep.training.provenance import machine_description
 
 NAME = "captions"
 TITLE = "Video to text: S2VT captioner ablations"

@@ -1,7 +1,7 @@
 """The lab report's experiments, as data: rows, budgets, claims.
 
 Each experiment is a table of rows; a row is one model trained by
-``keras_vidrep.training.train`` and evaluated autoregressively on held-out
+``keras_vidrep.training.trainer.train`` and evaluated autoregressively on held-out
 sequences of the test digits. Nothing here runs anything: see
 ``keras_vidrep.experiments.runner``.
 

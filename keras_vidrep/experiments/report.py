@@ -125,7 +125,7 @@ def _loss_curves(resolved, records, path):
     """Training loss against step, one line per row (its first seed)."""
     import matplotlib
 
-    from keras_vidrep.checkpoints import read_history
+    from keras_vidrep.training.checkpoints import read_history
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -29,7 +29,7 @@ from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.report import load_records
 from keras_vidrep.experiments.verdicts import RULE
 from keras_vidrep.experiments.verdicts import separate
-from keras_vidrep.provenance import machine_description
+from keras_vidrep.training.provenance import machine_description
 
 NAME = "representations"
 TITLE = "Representations: few-label recognition from the learned encoders"
@@ -65,7 +65,7 @@ class ProbeRow:
 
 
 def _architecture(name):
-    from keras_vidrep.zoo import PRESETS
+    from keras_vidrep.zoo.loading import PRESETS
 
     config = PRESETS[name]["config"]
     cell = "ConvLSTM" if name.endswith(("conv", "conv_cond")) else "FC-LSTM"
@@ -186,7 +186,7 @@ def _cell_type(row):
 
 
 def _zoo_sha256(name):
-    from keras_vidrep.zoo import PRESETS
+    from keras_vidrep.zoo.loading import PRESETS
 
     return PRESETS[name]["sha256"]
 
@@ -209,8 +209,14 @@ def run_row(budget, row, seed, data, *, records_root):
     keras.backend.clear_session()
     trains = PROTOCOLS[row.protocol].trains_encoder
     started = time.time()
+    from keras_vidrep.tasks.probe import PIXELS
+    from keras_vidrep.zoo import loading as zoo
+
+    # Names are resolved here, at the top: the probe takes models.
+    encoder = (row.source if row.source == PIXELS
+               else zoo.load(row.source, compile=False))
     results = run_probes(
-        row.source, data, protocol=row.protocol,
+        encoder, data, protocol=row.protocol,
         # The raw pixels: the linear head (an MLP on 40,960 numbers would
         # be the largest model of the table).
         heads=("linear",) if trains else budget.heads.get(

@@ -1,6 +1,6 @@
 """Running an experiment: every row and seed trained, evaluated, recorded.
 
-Each (row, seed) is one ``keras_vidrep.training.train`` run in the work
+Each (row, seed) is one ``keras_vidrep.training.trainer.train`` run in the work
 folder (``runs/experiments/NAME/BUDGET/ROW/seed-S``: weights, checkpoints,
 never committed), resumable like any training run: rerun the same command
 and finished rows are skipped, unfinished ones resume from their last
@@ -30,7 +30,7 @@ from keras_vidrep._validation import check_writable_folder
 from keras_vidrep._validation import look_up
 from keras_vidrep.experiments.definitions import EXPERIMENTS
 from keras_vidrep.experiments.definitions import rows_of
-from keras_vidrep.provenance import machine_description
+from keras_vidrep.training.provenance import machine_description
 
 # The held-out sequences every row is evaluated on (test digits).
 EVALUATION_SEED = 1234
@@ -67,13 +67,13 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
     """
     import keras
 
-    from keras_vidrep.checkpoints import atomic_write
-    from keras_vidrep.checkpoints import read_run_record
+    from keras_vidrep.training.checkpoints import atomic_write
+    from keras_vidrep.training.checkpoints import read_run_record
     from keras_vidrep.data import bouncing_digits_eval
-    from keras_vidrep.evaluation import evaluate_model
-    from keras_vidrep.training import train
-    from keras_vidrep.visualize import panels
-    from keras_vidrep.visualize import save_strip
+    from keras_vidrep.evaluation.baselines import evaluate_model
+    from keras_vidrep.training.trainer import train
+    from keras_vidrep.evaluation.visualize import panels
+    from keras_vidrep.evaluation.visualize import save_strip
 
     folder = record_folder(records_root, experiment, budget, row, seed)
     if (folder / "record.json").is_file():
@@ -88,7 +88,7 @@ def run_row(experiment, budget, row, overrides, seed, *, records_root,
                   optimizer=experiment.optimizer, loss=experiment.loss,
                   out=str(out), digits=digits, seed=seed,
                   checkpoint_every=budget.checkpoint_every,
-                  model_overrides=overrides, zoo_architecture=False,
+                  model_overrides=overrides,
                   verbose=2)
     parts.append({"seconds": round(time.time() - started, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -99,20 +99,22 @@ PIXELS = "pixels"
 
 
 def resolve_encoder(source):
-    """``(encoder, input_shape)`` from a zoo name, a path ``keras_vidrep.load``
-    reads, a ``VideoSeq2Seq`` model or an encoder model (``model.encoder()``;
-    its input shape is then taken as 10 frames of 64x64x1). ``PIXELS``
-    (``"pixels"``) gives the raw-pixel baseline: the frames, flattened."""
+    """``(encoder, input_shape)`` from a ``VideoSeq2Seq`` model or an
+    encoder model (``model.encoder()``; its input shape is then taken as 10
+    frames of 64x64x1). ``PIXELS`` (``"pixels"``) gives the raw-pixel
+    baseline: the frames, flattened. Names and paths are resolved above
+    this package: pass ``keras_vidrep.load(name)``."""
     from keras_vidrep.models import VideoSeq2Seq
 
     if source == PIXELS:
         shape = (10, 64, 64, 1)
         return keras.Sequential([keras.Input(shape), keras.layers.Flatten()],
                                 name=PIXELS), shape
-    if isinstance(source, (str,)) or hasattr(source, "__fspath__"):
-        from keras_vidrep import load
-
-        source = load(str(source), compile=False)
+    if isinstance(source, str) or hasattr(source, "__fspath__"):
+        raise InputError(
+            "Expected an encoder model, not a name or a path: load it first "
+            "(`keras_vidrep.load(name, compile=False)`) and pass the model, "
+            f"or pass {PIXELS!r} for the raw pixels. Received: {source!r}")
     if isinstance(source, VideoSeq2Seq):
         shape = (source.input_frames, source.frame_size, source.frame_size,
                  source.channels)
@@ -120,8 +122,8 @@ def resolve_encoder(source):
     if isinstance(source, keras.Model):
         return source, (10, 64, 64, 1)
     raise InputError(
-        "Expected an encoder: a zoo name, a model path, a VideoSeq2Seq model "
-        f"or the model of `model.encoder()`. Received: {source!r}")
+        "Expected an encoder: a VideoSeq2Seq model, the model of "
+        f"`model.encoder()` or {PIXELS!r}. Received: {source!r}")
 
 
 def build_classifier(encoder, num_classes, *, head="linear", input_shape=None,

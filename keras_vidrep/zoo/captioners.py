@@ -1,6 +1,6 @@
 """The zoo's captioners: what is particular to them.
 
-``keras_vidrep.zoo`` serves the captioners beside the twelve video models,
+``keras_vidrep.zoo.loading`` serves the captioners beside the twelve video models,
 through the same preset table, preset directories, cache and download
 (``keras_vidrep.load("captioner_fused")``); ``keras-vidrep promote RUN_DIR
 captioner_fused`` turns a finished ``keras-vidrep train-captioner`` run into
@@ -13,6 +13,9 @@ arguments below make the whole model.
 """
 
 import numpy as np
+
+# Compiled as train_captioner compiles it (the one definition is there).
+from keras_vidrep.captions.training import compile_captioner  # noqa: F401
 
 # name -> description and ``S2VTCaptioner`` arguments of each zoo captioner.
 CAPTIONERS = {
@@ -50,19 +53,6 @@ def build_captioner_preset(config):
     return model
 
 
-def compile_captioner(model, learning_rate=1e-3):
-    """Compiles ``model`` as ``train_captioner`` trains it (Adam, word
-    cross-entropy ignoring padding, word accuracy), ready for ``fit``."""
-    import keras
-
-    model.compile(
-        keras.optimizers.Adam(learning_rate),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                   ignore_class=0),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="word_accuracy")])
-    return model
-
-
 def evaluate_preset(model, *, clips=EVALUATION_CLIPS, digits=None):
     """The zoo's evaluation record of a captioner: ``caption_scores`` on
     ``clips`` held-out clips of the test digits (``digits``: their MNIST
@@ -93,7 +83,7 @@ def export_preset(model, folder, version):
     """The servable SavedModel (signature ``caption``, greedy decoding)."""
     from keras_vidrep.captions.tokens import id_to_word
     from keras_vidrep.captions.tokens import make_tokenizer
-    from keras_vidrep.saved_model import export_captioner
+    from keras_vidrep.serving.saved_model import export_captioner
 
     return export_captioner(model, folder, id_to_word(make_tokenizer()),
                             version=version)

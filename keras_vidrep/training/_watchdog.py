@@ -1,6 +1,6 @@
 """Watches a multi-worker training process from outside it.
 
-Run as a script by ``keras_vidrep.distributed`` (never imported: it must
+Run as a script by ``keras_vidrep.training.multi_worker`` (never imported: it must
 start in a blink and hold no GIL of the process it watches). While
 TensorFlow waits for a peer, the training process runs no Python at all:
 neither a timer nor a signal handler of its own could act. This process

@@ -26,7 +26,7 @@ A worker whose peers do not all join within ``peer_timeout`` seconds (the
 first training step needs every worker) stops with a message naming the
 workers whose address does not answer, instead of waiting forever inside
 TensorFlow; Ctrl-C and SIGTERM to its process group stop it at once, even
-while it waits there (``keras_vidrep/_watchdog.py``).
+while it waits there (``keras_vidrep/training/_watchdog.py``).
 """
 
 import contextlib
@@ -48,7 +48,7 @@ from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.models import FrameMSE
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
-from keras_vidrep.initial_weights import load_initial_weights
+from keras_vidrep.training.initial_weights import load_initial_weights
 
 
 def cluster_role():
@@ -103,7 +103,7 @@ def _unfiltered_stderr():
 
 @contextlib.contextmanager
 def _watched(timeout, task, peers):
-    """Runs the body under ``keras_vidrep/_watchdog.py``, a process of its
+    """Runs the body under ``keras_vidrep/training/_watchdog.py``, a process of its
     own (see there: while TensorFlow waits for a peer, this process runs no
     Python, so it cannot time out or handle a signal itself). Yields the
     function to call once every worker joined."""
@@ -158,7 +158,7 @@ def _train_multi_worker(name, *, steps, batch_size=16, learning_rate=1e-3,
     """Trains ``name`` on the cluster of ``TF_CONFIG``; see the module doc.
 
     ``batch_size`` is the global batch, split evenly over all replicas;
-    ``initial_weights`` as in ``keras_vidrep.training.train`` (every worker
+    ``initial_weights`` as in ``keras_vidrep.training.trainer.train`` (every worker
     loads them; a checkpoint of the run, if any, is restored over them).
     Returns the trained model (on every worker).
     """

@@ -17,7 +17,7 @@
 - ``StopOnNonFiniteLoss``: stops at the first NaN or infinite loss, before
   anything of that epoch is saved.
 - ``recording_stops``: SIGTERM and Ctrl-C stop training between two steps
-  (``keras_vidrep.stops``), and the trainer records the stop with the step
+  (``keras_vidrep.training.stops``), and the trainer records the stop with the step
   its checkpoint holds.
 
 Keras' ``BackupAndRestore`` writes its weights and metadata in place, one
@@ -41,9 +41,9 @@ import keras
 
 from keras_vidrep._hashing import file_sha256
 from keras_vidrep._validation import InputError
-from keras_vidrep.stops import TrainingStopped
-from keras_vidrep.stops import stop_on_signals
-from keras_vidrep.stops import stopped_at
+from keras_vidrep.training.stops import TrainingStopped
+from keras_vidrep.training.stops import stop_on_signals
+from keras_vidrep.training.stops import stopped_at
 
 CHECKPOINT_FILE = "checkpoint.json"
 

@@ -1,7 +1,9 @@
 """Starting a run from trained weights (``--initial-weights``).
 
-Used by both training loops (``keras_vidrep.training`` and
-``keras_vidrep.distributed``), which is why it lives apart from either.
+Used by both training loops (``keras_vidrep.training.trainer`` and
+``keras_vidrep.training.multi_worker``), which is why it lives apart from
+either. It knows no zoo: a zoo name is resolved to its model above
+(``keras_vidrep.zoo.recipes``).
 """
 
 import tempfile
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import keras
 
-from keras_vidrep.checkpoints import TrainingError
+from keras_vidrep.training.checkpoints import TrainingError
 
 
 def _readable_weights_file(path):
@@ -68,59 +70,63 @@ def _transfer(model, trained):
     return sorted(input_kernels)
 
 
-def load_initial_weights(model, source):
-    """Loads a zoo name's pretrained weights, a ``.weights.h5`` or a
-    ``.keras`` file into ``model``; clear errors for anything else.
+def _read_keras_file(path, source):
+    """The model in a ``.keras`` file, read safely; clear errors."""
+    # Read apart from the fitting: a file Keras will not read safely (it
+    # holds code, as a Lambda layer does) is not one whose weights "do not
+    # fit".
+    import keras_vidrep.models.captioner  # noqa: F401 - registers it
 
-    A conditional model also starts from its unconditioned sibling (a zoo
-    name or a ``.keras`` file): the decoders' frame-input kernels start at
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - reworded, with cause
+        raise TrainingError(
+            f"Cannot read {path} as a Keras model"
+            + (" safely: it holds code (e.g. a Lambda layer), which "
+               "keras_vidrep never runs; save its weights "
+               "(.weights.h5) and pass those"
+               if "safe_mode" in str(error) else
+               f" ({type(error).__name__}: "
+               f"{str(error).strip().splitlines()[0][:200]})")
+            + f". Received: initial_weights={source!r}") from error
+
+
+def load_initial_weights(model, source):
+    """Loads trained weights into ``model``: those of a trained model (a
+    zoo name is resolved to one above this package, by
+    ``keras_vidrep.zoo.recipes``), a ``.weights.h5`` file or a ``.keras``
+    file; clear errors for anything else.
+
+    A conditional model also starts from its unconditioned sibling (a
+    model or a ``.keras`` file): the decoders' frame-input kernels start at
     zeros (see ``_transfer``), and their paths are printed.
     """
-    from keras_vidrep import zoo
-
-    source = str(source)
-    trained = None
-    if source in zoo.list_models():
-        path = zoo.weights_path(source)
+    if isinstance(source, keras.Model):
+        trained, label = source, source.name
     else:
+        label = str(source)
         path = Path(source)
         if not path.name.endswith((".weights.h5", ".keras")):
             raise TrainingError(
-                "`initial_weights` must be a zoo name, a .weights.h5 file or "
-                f"a .keras file. Received: initial_weights={source!r}")
-    if not path.is_file():
-        raise TrainingError(f"No weights file at {path} (initial_weights="
-                            f"{source!r}).")
-    if not _readable_weights_file(path):
-        raise TrainingError(
-            f"Cannot read {path}: it is damaged or truncated (a .keras file "
-            "is a zip archive, a .weights.h5 file an HDF5 file).")
-    if path.name.endswith(".keras"):
-        # Read apart from the fitting below: a file Keras will not read
-        # safely (it holds code, as a Lambda layer does) is not one whose
-        # weights "do not fit".
-        import keras_vidrep.models.captioner  # noqa: F401 - registers it
-
-        try:
-            trained = keras.saving.load_model(path, compile=False,
-                                              safe_mode=True)
-        except Exception as error:  # noqa: BLE001 - reworded, with cause
+                "`initial_weights` must be a trained model, a zoo name (in "
+                "keras_vidrep.train and the command line), a .weights.h5 "
+                f"file or a .keras file. Received: initial_weights={label!r}")
+        if not path.is_file():
+            raise TrainingError(f"No weights file at {path} "
+                                f"(initial_weights={label!r}).")
+        if not _readable_weights_file(path):
             raise TrainingError(
-                f"Cannot read {path} as a Keras model"
-                + (" safely: it holds code (e.g. a Lambda layer), which "
-                   "keras_vidrep never runs; save its weights "
-                   "(.weights.h5) and pass those"
-                   if "safe_mode" in str(error) else
-                   f" ({type(error).__name__}: "
-                   f"{str(error).strip().splitlines()[0][:200]})")
-                + f". Received: initial_weights={source!r}") from error
+                f"Cannot read {path}: it is damaged or truncated (a .keras "
+                "file is a zip archive, a .weights.h5 file an HDF5 file).")
+        trained = (_read_keras_file(path, label)
+                   if path.name.endswith(".keras") else None)
     try:
         with warnings.catch_warnings():
             # The run's optimizer is new: that the file's optimizer state is
             # not loaded is what fine-tuning means, not news.
             warnings.filterwarnings(
                 "ignore", message="Skipping variable loading for optimizer")
-            if path.name.endswith(".keras"):
+            if trained is not None:
                 # Through a weights file, matched layer by layer as
                 # `load_weights` does (a scheduled-sampling clock may be
                 # absent).
@@ -131,16 +137,16 @@ def load_initial_weights(model, source):
             else:
                 model.load_weights(path)
     except ValueError as error:
-        if trained is None and source in zoo.list_models():
-            trained = zoo.load(source, compile=False)
         try:
             if trained is None:
                 raise error
             started = _transfer(model, trained)
         except ValueError:
+            where = ("the model " + label if trained is source
+                     else str(path))
             raise TrainingError(
-                f"The weights in {path} do not fit {model.name} as "
+                f"The weights in {where} do not fit {model.name} as "
                 f"configured for this run: {error}") from error
-        print(f"{model.name}: started from {source}; "
+        print(f"{model.name}: started from {label}; "
               f"{len(started)} frame-input kernel(s) start at zeros: "
               + ", ".join(started))

@@ -5,7 +5,7 @@ A preset is a directory (as in keras-hub): ``model.weights.h5``,
 ``config.json`` (the builder's arguments) and ``metadata.json`` (parameter
 count, the weights' sha256, the training recipe and the evaluation summary),
 beside the SavedModel version folders. The table of presets,
-``keras_vidrep/zoo_presets.json``, ships inside the package and is read on
+``keras_vidrep/zoo/presets.json``, ships inside the package and is read on
 first use; it is generated from the run records and the weights by
 ``keras-vidrep presets`` (never edited by hand).
 
@@ -30,12 +30,12 @@ from pathlib import Path
 from keras_vidrep._hashing import file_sha256
 from keras_vidrep._validation import InputError
 
-TABLE_FILE = Path(__file__).with_name("zoo_presets.json")
+TABLE_FILE = Path(__file__).with_name("presets.json")
 WEIGHTS_FILE = "model.weights.h5"
 HOME_ENV = "KERAS_VIDREP_HOME"
 URL_ENV = "KERAS_VIDREP_WEIGHTS_URL"
 SAVED_MODELS_ENV = "KERAS_VIDREP_SAVED_MODELS"
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 class PresetNotFoundError(FileNotFoundError):

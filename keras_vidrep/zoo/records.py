@@ -1,7 +1,7 @@
 """The zoo's records turned into what people read: the preset table, the
 model cards and the zoo's index.
 
-``keras_vidrep.zoo`` finds, fetches and loads the models; this module is
+``keras_vidrep.zoo.loading`` finds, fetches and loads the models; this module is
 the checkout's side, used by ``keras-vidrep presets``, ``keras-vidrep
 card`` and ``keras-vidrep promote``. Everything it writes comes from
 records written by code: the run records in ``zoo/runs/NAME/`` (copied
@@ -12,14 +12,14 @@ evaluations in ``zoo/evaluations/NAME.json`` (``keras-vidrep evaluate NAME
 
 import json
 
-from keras_vidrep import zoo
-from keras_vidrep.checkpoints import planned_steps
-from keras_vidrep.checkpoints import read_history
-from keras_vidrep.checkpoints import read_run_record
+from keras_vidrep.zoo import loading as zoo
+from keras_vidrep.training.checkpoints import planned_steps
+from keras_vidrep.training.checkpoints import read_history
+from keras_vidrep.training.checkpoints import read_run_record
 from keras_vidrep.captions.baselines import CONTENT_FREE
 from keras_vidrep.captions.metrics import score_of
-from keras_vidrep.captions.presets import CAPTIONERS
-from keras_vidrep.captions.presets import train_command as captioner_train_command
+from keras_vidrep.zoo.captioners import CAPTIONERS
+from keras_vidrep.zoo.captioners import train_command as captioner_train_command
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
 from keras_vidrep.models import describe
@@ -159,10 +159,10 @@ def _captioner_entry(name, stages):
 
 
 def table_entry(name):
-    """What the preset table (``keras_vidrep/zoo_presets.json``) holds for
+    """What the preset table (``keras_vidrep/zoo/presets.json``) holds for
     ``name``, computed from the builder, the run records, the weights and
     the evaluation; ``keras-vidrep presets`` writes it."""
-    from keras_vidrep.presets import sha256
+    from keras_vidrep.zoo.presets import sha256
 
     artifact = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
     stages = run_stages(name)
@@ -195,7 +195,7 @@ def write_presets(names=None):
     """Writes the preset table and the ``config.json`` and ``metadata.json``
     of the preset directories of ``names`` (default: every model), from the
     table and the weights; returns the paths written."""
-    from keras_vidrep import presets
+    from keras_vidrep.zoo import presets
 
     table = {name: table_entry(name) for name in zoo.list_models()}
     presets.TABLE_FILE.write_text(json.dumps(table, indent=1) + "\n")
@@ -682,3 +682,20 @@ def write_index():
     path = zoo.ROOT / "zoo" / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def write_models_config(base="/models"):
+    """Writes ``saved_models/models.config`` listing every zoo model that has
+    an exported version there; returns ``(path, names)``."""
+    from keras_vidrep.serving.saved_model import MODELS_CONFIG
+    from keras_vidrep.serving.saved_model import models_config
+    from keras_vidrep.zoo.loading import list_models
+    from keras_vidrep.zoo.loading import saved_models_dir
+
+    folder = saved_models_dir()
+    names = [name for name in list_models()
+             if any(child.name.isdigit() and (child / "saved_model.pb").is_file()
+                    for child in (folder / name).glob("*"))]
+    path = folder / MODELS_CONFIG
+    path.write_text(models_config(names, base))
+    return path, names

@@ -5,7 +5,7 @@ zoo model, with every record written by code.
 to its last step, evaluates it on held-out sequences of the test digits
 (clamp-and-flip physics) next to the model it would replace, evaluated on
 the same sequences, and refuses unless it is better (``force`` overrides).
-A zoo captioner (``keras_vidrep.captions.presets``) takes a finished
+A zoo captioner (``keras_vidrep.zoo.captioners``) takes a finished
 ``keras-vidrep train-captioner`` run and is judged on the greedy content score of
 held-out clips (``captions.presets.HEADLINE``); its SavedModel serves the ``caption`` signature.
 It writes nothing in the live zoo until everything is written and checked
@@ -44,8 +44,8 @@ def _headline(name, report):
     """(target, value, higher is better) the zoo model ``name`` is judged
     on: a video model's MSE per frame of the future if it predicts one, else
     of the reconstruction; a captioner's greedy content score."""
-    from keras_vidrep import zoo
-    from keras_vidrep.captions.presets import headline
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo.captioners import headline
 
     if zoo.is_captioner(name):
         return headline(report)
@@ -56,8 +56,8 @@ def _headline(name, report):
 
 def _report(name, model, sequences, seed, digits):
     """The evaluation record of ``model`` as the zoo model ``name``."""
-    from keras_vidrep import zoo
-    from keras_vidrep.captions.presets import evaluate_preset
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo.captioners import evaluate_preset
 
     if zoo.is_captioner(name):
         return {"model": name, **evaluate_preset(model, clips=sequences,
@@ -67,9 +67,9 @@ def _report(name, model, sequences, seed, digits):
 
 
 def _export(name, model, folder, version):
-    from keras_vidrep import zoo
-    from keras_vidrep.captions.presets import export_preset
-    from keras_vidrep.saved_model import export
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo.captioners import export_preset
+    from keras_vidrep.serving.saved_model import export
 
     if zoo.is_captioner(name):
         return export_preset(model, folder, version)
@@ -82,10 +82,10 @@ def _finished_run(run_dir, name):
         if not (run_dir / file_name).is_file():
             raise InputError(f"{run_dir} is not a finished training run: no "
                              f"{file_name}. Received: run_dir={str(run_dir)!r}")
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.captions.training import CAPTIONER_RUN
-    from keras_vidrep.checkpoints import planned_steps
-    from keras_vidrep.checkpoints import read_run_record
+    from keras_vidrep.training.checkpoints import planned_steps
+    from keras_vidrep.training.checkpoints import read_run_record
 
     run = read_run_record(run_dir)
     trained = CAPTIONER_RUN if zoo.is_captioner(name) else name
@@ -110,7 +110,7 @@ def _architecture(model):
 
 def _evaluate(model, sequences, seed, digits):
     from keras_vidrep.data import bouncing_digits_eval
-    from keras_vidrep.evaluation import evaluate_model
+    from keras_vidrep.evaluation.baselines import evaluate_model
 
     clips = bouncing_digits_eval(sequences, seed=seed, batch_size=50,
                                  source=digits, num_frames=model.clip_frames,
@@ -120,7 +120,7 @@ def _evaluate(model, sequences, seed, digits):
 
 def _record_runs(run_dir, run, name):
     """Writes ``zoo/runs/NAME/``, keeping the chain of a fine-tuning run."""
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import loading as zoo
 
     folder = zoo.ROOT / "zoo" / "runs" / name
     if run.get("initial_weights") == name and (folder / "run.json").is_file():
@@ -148,9 +148,9 @@ def _targets(name):
     evaluations, cards, index: one folder), the model's folder in
     ``saved_models/`` (weights, preset files, SavedModel), the serving
     config and the preset table."""
-    from keras_vidrep import presets
-    from keras_vidrep import zoo
-    from keras_vidrep.saved_model import MODELS_CONFIG
+    from keras_vidrep.zoo import presets
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.serving.saved_model import MODELS_CONFIG
 
     saved = zoo.saved_models_dir()
     return [zoo.ROOT / "zoo", saved / name, saved / MODELS_CONFIG,
@@ -161,8 +161,8 @@ def finish_interrupted_promotion():
     """Completes a promotion that a crash interrupted during its switch
     (``_switch.finish``), and removes what one interrupted while staging
     left beside the zoo; returns the targets switched ([] if none)."""
-    from keras_vidrep import presets
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import presets
+    from keras_vidrep.zoo import loading as zoo
 
     finished = _switch.finish(zoo.ROOT)
     for folder in {zoo.ROOT, zoo.saved_models_dir(), presets.TABLE_FILE.parent}:
@@ -181,8 +181,8 @@ def _staged_zoo(name, targets):
     at a view in which each target is its staged copy (``_switch``), the
     other models' folders are the live ones (linked, only read). Whatever
     fails in it leaves the live zoo untouched and the staging removed."""
-    from keras_vidrep import presets
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import presets
+    from keras_vidrep.zoo import loading as zoo
 
     records, model_folder, models_config, table = targets
     live_saved = model_folder.parent
@@ -224,8 +224,8 @@ def _staged_zoo(name, targets):
 def _verify_staged(name, model, staged, version):
     """Refuses to switch to a staged zoo whose table, preset files and
     weights disagree, or whose SavedModel is missing."""
-    from keras_vidrep import presets
-    from keras_vidrep import zoo
+    from keras_vidrep.zoo import presets
+    from keras_vidrep.zoo import loading as zoo
 
     digest = presets.sha256(staged / zoo.WEIGHTS_FILE)
     metadata = json.loads((staged / "metadata.json").read_text())
@@ -276,8 +276,8 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
         InputError: not a finished run of ``name``'s architecture, or not
             better than the current model without ``force``.
     """
-    from keras_vidrep import zoo
-    from keras_vidrep.checkpoints import RunLock
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.training.checkpoints import RunLock
 
     zoo._check_name(name)
     run_dir, run = _finished_run(run_dir, name)
@@ -306,10 +306,10 @@ def reevaluate(name, *, sequences=1000, seed=1234, digits=None):
         sequences, seed, digits: as ``promote`` (use the promotion's: 1,000
             sequences of seed 1234, so that the figures stay comparable).
     """
-    from keras_vidrep import zoo
-    from keras_vidrep import zoo_records
-    from keras_vidrep.checkpoints import RunLock
-    from keras_vidrep.checkpoints import atomic_write
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo import records as zoo_records
+    from keras_vidrep.training.checkpoints import RunLock
+    from keras_vidrep.training.checkpoints import atomic_write
 
     zoo._check_name(name)
     path = zoo.ROOT / "zoo" / "evaluations" / f"{name}.json"
@@ -330,9 +330,9 @@ def reevaluate(name, *, sequences=1000, seed=1234, digits=None):
 
 
 def _promote_locked(run_dir, run, name, *, sequences, seed, digits, force):
-    from keras_vidrep import zoo
-    from keras_vidrep import zoo_records
-    from keras_vidrep.saved_model import write_models_config
+    from keras_vidrep.zoo import loading as zoo
+    from keras_vidrep.zoo import records as zoo_records
+    from keras_vidrep.zoo.records import write_models_config
 
     model = zoo.load(run_dir, compile=False)
     wanted = zoo.build_preset(name)

@@ -4,7 +4,7 @@
 
 - ``model.keras``: the model, rewritten at every checkpoint and at the end;
 - ``backup/``: the resume state (weights with the optimizer state, and the
-  epoch; ``keras_vidrep.checkpoints``), written every ``checkpoint_every``
+  epoch; ``keras_vidrep.training.checkpoints``), written every ``checkpoint_every``
   steps;
 - ``history.csv``: loss and metrics per checkpoint interval (appended on
   resume, after dropping any row past the checkpoint);
@@ -13,7 +13,7 @@
 - ``run.json``: the arguments of the run, and one entry per part of it (the
   first start and each resume): command, git commit, versions, backend,
   machine, wall time and the steps it went from and reached
-  (``keras_vidrep.provenance``).
+  (``keras_vidrep.training.provenance``).
 
 Rerunning the same command after a crash resumes from the last checkpoint:
 weights, optimizer state and step counter are restored, and the data stream
@@ -32,58 +32,53 @@ import json
 import math
 import os
 import re
-import time
 from pathlib import Path
 
 import keras
 from keras import ops
 
+from keras_vidrep import _choices
 from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep._validation import look_up
-from keras_vidrep.checkpoints import AtomicModelCheckpoint
-from keras_vidrep.checkpoints import HistoryLog
-from keras_vidrep.checkpoints import RunCheckpoint
-from keras_vidrep.checkpoints import RunLock
-from keras_vidrep.checkpoints import StopOnNonFiniteLoss
-from keras_vidrep.checkpoints import TrainingError
-from keras_vidrep.checkpoints import atomic_write
-from keras_vidrep.checkpoints import check_resumable
-from keras_vidrep.checkpoints import read_checkpoint
-from keras_vidrep.checkpoints import read_history
-from keras_vidrep.checkpoints import read_run_record
-from keras_vidrep.checkpoints import recording_stops
-from keras_vidrep.checkpoints import restore
-from keras_vidrep.checkpoints import save_model_atomically
-from keras_vidrep.checkpoints import trim_history
+from keras_vidrep.training.checkpoints import AtomicModelCheckpoint
+from keras_vidrep.training.checkpoints import TrainingError
+from keras_vidrep.training.checkpoints import read_history
 from keras_vidrep.data import BouncingDigitBatches
 from keras_vidrep.data import VideoClipStream
 from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.data import read_videos
-from keras_vidrep.initial_weights import load_initial_weights
+from keras_vidrep.training.initial_weights import load_initial_weights
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
 from keras_vidrep.models import FrameMSE
-from keras_vidrep.precision import precision_scope
-from keras_vidrep.precision import resolve_precision
-from keras_vidrep.provenance import describe_run
+from keras_vidrep.training.precision import precision_scope
+from keras_vidrep.training.precision import resolve_precision
+from keras_vidrep.training.processes import ProcessShare
+from keras_vidrep.training.processes import join
+from keras_vidrep.training.processes import processes_of
+from keras_vidrep.training.run_folder import RunFolder
+from keras_vidrep.training.run_folder import check_steps_fit_checkpoints
 
-STRATEGIES = ("auto", "none", "mirrored", "multi-worker")
+STRATEGIES = tuple(_choices.STRATEGIES)
 
 
-
-
-def make_strategy(name):
+def make_strategy(name, batch_size=None, shared_data=False):
     """The ``tf.distribute`` strategy for a ``--strategy`` value.
 
     ``auto``: ``MirroredStrategy`` over all GPUs when there are several, else
     the default strategy. ``mirrored``: ``MirroredStrategy`` over all local
     GPUs, or over all logical CPU devices when there is no GPU. ``multi-worker`` is handled by
-    ``keras_vidrep.distributed`` (``model.fit`` does not run under
+    ``keras_vidrep.training.multi_worker`` (``model.fit`` does not run under
     ``MultiWorkerMirroredStrategy`` with Keras 3.15 and TF 2.21).
+    ``data-parallel``: ``keras.distribution.DataParallel`` over every local
+    device, on JAX (Keras 3's own engine for many devices; see
+    ``data_parallel``).
     """
     check_one_of("strategy", name, STRATEGIES, error=TrainingError)
+    if name == "data-parallel":
+        return data_parallel(batch_size, shared_data)
     if keras.backend.backend() != "tensorflow":
         if name in ("auto", "none"):
             return contextlib.nullcontext()
@@ -101,6 +96,36 @@ def make_strategy(name):
     if name == "auto" and len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def data_parallel(batch_size=None, shared_data=False):
+    """``keras.distribution.DataParallel`` over every local device: each
+    step's batch is split over the devices, the weights are replicated and
+    the gradients summed, so that a run computes what a one-device run
+    with the same (global) batch computes. ``fit`` is unchanged.
+
+    Keras 3 runs ``keras.distribution`` on the JAX backend; on TensorFlow
+    use ``mirrored`` (one machine) or ``multi-worker``. On a CPU, XLA's
+    ``--xla_force_host_platform_device_count=N`` (in ``XLA_FLAGS``) makes N
+    devices of it, as the tests do.
+    """
+    if keras.backend.backend() != "jax":
+        raise TrainingError(
+            "strategy='data-parallel' is keras.distribution, which Keras 3 "
+            "runs on the JAX backend; use 'mirrored' (one machine) or "
+            "'multi-worker' with TensorFlow. Received: KERAS_BACKEND="
+            f"{keras.backend.backend()!r}")
+    devices = keras.distribution.list_devices()
+    if batch_size is not None and batch_size % len(devices):
+        raise TrainingError(
+            f"strategy='data-parallel' splits each batch over the "
+            f"{len(devices)} devices ({', '.join(devices)}): batch_size must "
+            f"be a multiple of {len(devices)}. Received: "
+            f"batch_size={batch_size}")
+    # With several processes each feeds its own rows (ProcessShare): Keras
+    # must not shard the stream again.
+    return keras.distribution.DataParallel(
+        devices=devices, auto_shard_dataset=not shared_data)
 
 
 class LossCurve(keras.callbacks.Callback):
@@ -240,22 +265,6 @@ def training_data(model, digits, *, batch_size, seed, first_batch=0,
                                 transform=model.split_clip, **stream)
 
 
-def _check_steps_fit_checkpoints(steps, checkpoint_every):
-    """A run trains whole checkpoint intervals, so ``steps`` must be one
-    interval or fewer, or a multiple of it: else it would train more steps
-    than asked (7 with checkpoints every 5 would train 10)."""
-    if steps is None or steps <= checkpoint_every or \
-            steps % checkpoint_every == 0:
-        return
-    below = steps - steps % checkpoint_every
-    raise TrainingError(
-        f"steps must be a multiple of checkpoint_every (or at most one "
-        f"interval), so that the run ends where it says: use --steps "
-        f"{below} or {below + checkpoint_every}, or a --checkpoint-every "
-        f"that divides {steps}. Received: steps={steps}, "
-        f"checkpoint_every={checkpoint_every}")
-
-
 def _available_memory():
     """Bytes of memory free for new allocations, or None where unknown."""
     try:
@@ -313,24 +322,24 @@ def check_first_batch(model, batch_size, model_overrides=None, videos=False):
             f"model_overrides={model_overrides or {}}") from error
 
 
-def _architecture(name, overrides, zoo_architecture):
-    """The model arguments a run builds and records: ``overrides`` over the
-    zoo preset's architecture of ``name`` (``zoo_architecture``) or over
-    the builder's defaults."""
-    from keras_vidrep.presets import preset_table
-
-    base = (preset_table().get(name, {}).get("config", {})
-            if zoo_architecture else {})
-    return {**base, **overrides}
+def _weights_label(initial_weights):
+    """What ``run.json`` records of ``initial_weights``: a model's name (a
+    zoo model's is its zoo name), else the path as given."""
+    if initial_weights is None:
+        return None
+    if isinstance(initial_weights, keras.Model):
+        return initial_weights.name
+    return str(initial_weights)
 
 
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           schedule="constant", optimizer="rmsprop", loss="cross_entropy",
           out=None, digits=None,
           strategy="auto", precision="float32", jit_compile="auto", seed=0,
-          checkpoint_every=100, model_overrides=None, zoo_architecture=True,
+          checkpoint_every=100, model_overrides=None,
           initial_weights=None, verbose="auto", peer_timeout=300,
-          videos=None, layout=None):
+          videos=None, layout=None, coordinator=None, num_processes=None,
+          process_id=None):
     """Trains a named model on bouncing digits from the **train** digits,
     or on your own ``videos``.
 
@@ -351,25 +360,30 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
         precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``
             or ``"auto"`` (bfloat16 on CPUs that compute it natively, float16
             on GPUs with tensor cores, else float32; see
-            ``keras_vidrep.precision``). ``run.json`` records the choice.
+            ``keras_vidrep.training.precision``). ``run.json`` records the choice.
         jit_compile: ``"auto"`` (Keras' choice: XLA on GPUs, none on a
             CPU-only TensorFlow, always ``jax.jit`` on JAX) or a boolean.
         seed: seeds the weights and the data stream.
         checkpoint_every: steps between checkpoints (one "epoch" of ``fit``).
         model_overrides: dict of ``VideoSeq2Seq`` arguments, over the
-            zoo preset's architecture of ``name``.
-        zoo_architecture: start from the architecture of the zoo's model of
-            that name, as ``keras-vidrep train NAME`` does, so that a name
-            means one model in the API and on the command line; ``False``:
-            from the builder's defaults, ``build_model(name)`` (the
-            experiments' rows, defined on the lab report's sizes).
-            ``run.json`` records the arguments that result.
+            builder's defaults (``build_model(name, **model_overrides)``).
+            ``run.json`` records them. The zoo's architecture of a name is
+            ``keras_vidrep.train``'s (and ``keras-vidrep train``'s) default,
+            resolved above this package (``keras_vidrep.zoo.recipes``).
         initial_weights: fine-tune instead of starting from fresh weights: a
-            zoo name (its pretrained weights), a ``.weights.h5`` file or a
-            ``.keras`` file of the same architecture. A run that resumes
-            from its own checkpoint restores the checkpoint's weights over
-            them.
-        peer_timeout: with ``strategy="multi-worker"``, seconds the workers
+            trained model of the same architecture (or its unconditioned
+            sibling), a ``.weights.h5`` file or a ``.keras`` file; ``run.json``
+            records the model's name or the path. A run that resumes from
+            its own checkpoint restores the checkpoint's weights over them.
+        coordinator, num_processes, process_id: with
+            ``strategy="data-parallel"``, a run of several processes or hosts
+            (process 0's ``HOST:PORT``, how many, which one this is; default
+            Keras' ``KERAS_DISTRIBUTION_*`` variables, else one process; see
+            ``keras_vidrep.training.processes``). Process 0 writes ``out``,
+            process N ``out/process-N`` (the same weights: each resumes from
+            its own checkpoints).
+        peer_timeout: with ``strategy="multi-worker"``, or data-parallel
+            over several processes, seconds the workers
             have to come together before this one stops, naming the
             missing ones.
         verbose: ``fit`` verbosity.
@@ -393,15 +407,24 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     _check_learning_rate(learning_rate)
     look_up(LEARNING_RATE_SCHEDULES, schedule, "Unknown learning-rate "
             f"schedule {schedule!r}", "schedules")
-    _check_steps_fit_checkpoints(steps, checkpoint_every)
+    check_steps_fit_checkpoints(steps, checkpoint_every)
     total_steps = steps or epochs * checkpoint_every
-    asked = model_overrides or {}
-    model_overrides = _architecture(name, asked, zoo_architecture)
+    model_overrides = dict(model_overrides or {})
+    processes = processes_of(coordinator, num_processes, process_id)
+    if processes.count > 1:
+        if strategy != "data-parallel":
+            raise TrainingError(
+                "Several processes train one run with "
+                "strategy='data-parallel' (JAX), or 'multi-worker' with "
+                f"TF_CONFIG (TensorFlow). Received: strategy={strategy!r}, "
+                f"num_processes={processes.count}")
+        # Before anything starts JAX: the processes join first.
+        join(processes, peer_timeout)
     if strategy == "multi-worker" and videos is not None:
         raise TrainingError("The multi-worker loop trains on bouncing digits "
                             "only. Received: videos, strategy='multi-worker'")
     if strategy == "multi-worker":
-        from keras_vidrep import distributed
+        from keras_vidrep.training import multi_worker as distributed
 
         if schedule != "constant":
             raise TrainingError(
@@ -415,6 +438,8 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
             checkpoint_every=checkpoint_every, model_overrides=model_overrides,
             initial_weights=initial_weights, peer_timeout=peer_timeout)
     out = Path(out or os.path.join("runs", name))
+    if processes.index:
+        out = out / f"process-{processes.index}"
     run = {"model": name, "steps": steps, "epochs": epochs,
            "batch_size": batch_size, "learning_rate": learning_rate,
            # None for a constant rate (as in run records of earlier
@@ -426,21 +451,25 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "model_overrides": model_overrides or {},
            "strategy": strategy, "precision": resolve_precision(precision),
            "jit_compile": jit_compile,
-           "initial_weights": None if initial_weights is None
-           else str(initial_weights),
+           "initial_weights": _weights_label(initial_weights),
            "videos": None if videos is None else str(videos),
            "videos_layout": layout}
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
     total_epochs = math.ceil(steps / steps_per_epoch) if steps else epochs
-    backup_dir = out / "backup"
     # Everything is checked before anything is written: a typo must not
     # leave a folder that the corrected command then refuses.
-    check_resumable(out, run, read_checkpoint(backup_dir)[0] * steps_per_epoch,
-                    RESUME_FIXED)
+    folder = RunFolder(out, run, steps_per_epoch=steps_per_epoch,
+                       fixed=RESUME_FIXED)
     train_digits = (None if videos is not None else
                     load_mnist_digits("train", source=digits))
     keras.utils.set_random_seed(seed)
-    distribution = make_strategy(strategy)
+    distribution = make_strategy(strategy, batch_size,
+                                 shared_data=processes.count > 1)
+    # keras.distribution's scope covers fit too (it places the batches);
+    # tf.distribute's only the building (fit finds it on the model).
+    whole_run = (distribution.scope()
+                 if isinstance(distribution, keras.distribution.DataParallel)
+                 else contextlib.nullcontext())
     with _scope(distribution), precision_scope(run["precision"]):
         model = build_model(name, **(model_overrides or {}))
         # One cheap training metric; `evaluate` computes all of them.
@@ -461,54 +490,23 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
     check_first_batch(model, batch_size, model_overrides,
                       videos=videos is not None)
     print(f"{name}: {model.count_params():,} parameters ("
-          + ("the zoo's architecture" if zoo_architecture
-             else "the builder's defaults")
-          + (f", with {json.dumps(asked)})" if asked else ")"))
-    with RunLock(out):
-        # Each start of the run (the first and every resume) is one part.
-        parts = (read_run_record(out) or {}).get("parts", [])
-        part = {**describe_run(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        run["parts"] = parts + [part]
-        atomic_write(out / "run.json", json.dumps(run, indent=2))
-        started = time.time()
-        with _scope(distribution):
-            start_epoch = restore(model, backup_dir)
-        history = out / "history.csv"
-        trim_history(history, start_epoch)  # rows past the checkpoint go
-        if start_epoch:
-            print(f"Resuming {out} from its checkpoint at step "
-                  f"{start_epoch * steps_per_epoch}.")
+          + (json.dumps(model_overrides) if model_overrides
+             else "the builder's defaults") + ")")
+    with whole_run, folder.opened(model, lambda: _scope(distribution)):
         # The stream restarts where the checkpoint left it, not at batch 0.
-        first_batch = start_epoch * steps_per_epoch
         data = training_data(
             model, train_digits, batch_size=batch_size, seed=seed,
-            first_batch=first_batch,
-            num_batches=total_epochs * steps_per_epoch - first_batch,
+            first_batch=folder.first_batch,
+            num_batches=total_epochs * steps_per_epoch - folder.first_batch,
             videos=own_videos)
-        # The history row of an epoch is written before its checkpoint; a
-        # kill between the two drops the row on resume (trim_history).
+        if processes.count > 1:
+            data = ProcessShare(data, processes)
         callbacks = [
-            StopOnNonFiniteLoss(steps_per_epoch, backup_dir),
-            HistoryLog(history),
-            RunCheckpoint(backup_dir),
             AtomicModelCheckpoint(out / "model.keras"),
-            LossCurve(history, out / "loss_curve.png", steps_per_epoch),
+            LossCurve(folder.history, out / "loss_curve.png", steps_per_epoch),
         ]
         if _tensorflow_available():
             callbacks.append(StepTensorBoard(out / "logs", steps_per_epoch))
-        part["steps_from"] = first_batch
-
-        def record(**how_far):
-            part.update(**how_far, wall_seconds=round(time.time() - started, 1))
-            atomic_write(out / "run.json", json.dumps(run, indent=2))
-
-        with recording_stops(out, backup_dir, steps_per_epoch,
-                             record) as stop_check:
-            model.fit(data, epochs=total_epochs, initial_epoch=start_epoch,
-                      steps_per_epoch=steps_per_epoch,
-                      callbacks=[stop_check, *callbacks],
-                      verbose=verbose, shuffle=False)
-            save_model_atomically(model, out / "model.keras")
-        record(steps_reached=int(ops.convert_to_numpy(
-            model.optimizer.iterations)))
+        folder.fit(model, data, epochs=total_epochs, callbacks=callbacks,
+                   verbose=verbose)
     return model

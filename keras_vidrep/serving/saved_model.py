@@ -324,18 +324,3 @@ def models_config(names, base="/models"):
         f"  config {{\n    name: \"{name}\"\n    base_path: \"{base}/{name}\"\n"
         f"    model_platform: \"tensorflow\"\n  }}\n" for name in names)
     return f"model_config_list {{\n{entries}}}\n"
-
-
-def write_models_config(base="/models"):
-    """Writes ``saved_models/models.config`` listing every zoo model that has
-    an exported version there; returns ``(path, names)``."""
-    from keras_vidrep.zoo import list_models
-    from keras_vidrep.zoo import saved_models_dir
-
-    folder = saved_models_dir()
-    names = [name for name in list_models()
-             if any(child.name.isdigit() and (child / "saved_model.pb").is_file()
-                    for child in (folder / name).glob("*"))]
-    path = folder / MODELS_CONFIG
-    path.write_text(models_config(names, base))
-    return path, names

@@ -2,14 +2,14 @@
 
 Every name of ``keras_vidrep.models.VARIANTS`` is a preset. ``PRESETS``
 (read on first use from the table that ships with the package, see
-``keras_vidrep.presets``) maps it to its builder configuration (the zoo's
+``keras_vidrep.zoo.presets``) maps it to its builder configuration (the zoo's
 sizes, chosen for the 200 MiB budget of ``saved_models/``), its training
 recipe (the exact ``keras-vidrep train`` commands), parameter count, the
 sha256 of its weights and its evaluation summary; the weights are found or
-fetched by ``keras_vidrep.presets.resolve``. The table, the preset
+fetched by ``keras_vidrep.zoo.presets.resolve``. The table, the preset
 directories' ``config.json`` and ``metadata.json``, the model cards and the
 zoo's index are generated from the checkout's records by
-``keras_vidrep.zoo_records``.
+``keras_vidrep.zoo.records``.
 
 Sizes, for the 200 MiB budget of ``saved_models/``, which holds every model
 twice (the weights file and the SavedModel's variables, 8 bytes a
@@ -27,14 +27,14 @@ from pathlib import Path
 
 from keras_vidrep._validation import InputError
 from keras_vidrep._validation import look_up
-from keras_vidrep.captions.presets import CAPTIONERS
-from keras_vidrep.captions.presets import build_captioner_preset
-from keras_vidrep.captions.presets import compile_captioner
+from keras_vidrep.zoo.captioners import CAPTIONERS
+from keras_vidrep.zoo.captioners import build_captioner_preset
+from keras_vidrep.zoo.captioners import compile_captioner
 from keras_vidrep.models import VARIANTS
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAVED_MODELS_ENV = "KERAS_VIDREP_SAVED_MODELS"
 WEIGHTS_FILE = "model.weights.h5"
 
@@ -54,7 +54,7 @@ _ZOO_SIZES = {("conv", False): _CONV, ("conv", True): _CONV,
 
 # The conditional conv future models too, since their second versions:
 # started from composite_conv (the frame-input kernels at zeros, see
-# keras_vidrep.initial_weights), free-running fine-tuning keeps what they
+# keras_vidrep.training.initial_weights), free-running fine-tuning keeps what they
 # start from, where teacher forcing had left them below the all-zeros
 # baseline in SSIM when run autoregressively.
 _FREE_RUNNING = ("predictor_conv_cond", "composite_conv_cond")
@@ -68,7 +68,7 @@ def _sizes(name):
 
 
 def _presets():
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     return {name: {**entry,
                    "artifact": f"saved_models/{name}/{WEIGHTS_FILE}",
@@ -91,7 +91,7 @@ def saved_models_dir():
 
 def list_models():
     """The zoo's model names: the twelve video models, then the captioners
-    (``keras_vidrep.captions.presets``)."""
+    (``keras_vidrep.zoo.captioners``)."""
     return list(VARIANTS) + list(CAPTIONERS)
 
 
@@ -131,8 +131,8 @@ def _compile(model):
 
 def weights_path(name):
     """The pretrained weights file of ``name``, found or fetched (see
-    ``keras_vidrep.presets.resolve``)."""
-    from keras_vidrep.presets import resolve
+    ``keras_vidrep.zoo.presets.resolve``)."""
+    from keras_vidrep.zoo.presets import resolve
 
     _check_name(name)
     return resolve(name) / WEIGHTS_FILE
@@ -140,7 +140,7 @@ def weights_path(name):
 
 def build_preset(name):
     """The preset's architecture with fresh weights."""
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     _check_name(name)
     return _build(name, preset_table()[name]["config"])
@@ -179,7 +179,7 @@ def load(name_or_path, weights="pretrained", compile=True):
     if weights not in ("pretrained", None):
         raise InputError("`weights` must be 'pretrained' or None. "
                          f"Received: weights={weights!r}")
-    from keras_vidrep.presets import locate
+    from keras_vidrep.zoo.presets import locate
 
     kind, where = locate(name_or_path)
     if kind == "name":
@@ -233,7 +233,7 @@ def _preset_config(path):
 
 
 def _recorded_sha256(name):
-    from keras_vidrep.presets import preset_table
+    from keras_vidrep.zoo.presets import preset_table
 
     return preset_table()[name].get("sha256")
 
@@ -243,7 +243,7 @@ def _load_weights_file(model, path, sha256=None):
     recorded ``sha256`` (when one is recorded): damaged or overwritten
     weights would otherwise load silently, as any HDF5 file of the right
     layout does."""
-    from keras_vidrep import presets
+    from keras_vidrep.zoo import presets
 
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")

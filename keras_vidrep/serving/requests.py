@@ -14,7 +14,7 @@ from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_frame_values
 
 INPUT_NAME = "frames"
-# The signatures our SavedModels have (keras_vidrep.saved_model).
+# The signatures our SavedModels have (keras_vidrep.serving.saved_model).
 SIGNATURES = ("serving_default", "encode", "caption")
 
 
