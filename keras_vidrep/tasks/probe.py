@@ -131,8 +131,7 @@ def build_classifier(encoder, num_classes, *, head="linear", input_shape=None,
     """A video classifier on an encoder: ``frames -> logits``.
 
     Args:
-        encoder: a zoo name, a path ``keras_vidrep.load`` reads, a
-            ``VideoSeq2Seq`` model or an encoder model (``model.encoder()``).
+        encoder: a ``VideoSeq2Seq`` model or an encoder model (``model.encoder()``).
             The classifier shares its weights.
         num_classes: logits per clip.
         head: ``"linear"`` or ``"mlp"`` (one hidden layer of 256 ReLU units
