@@ -91,6 +91,14 @@ def _read_keras_file(path, source):
             + f". Received: initial_weights={source!r}") from error
 
 
+def weights_label(source):
+    """How a run names its initial weights (``run.json``, messages): a
+    model's name (a zoo model's is its zoo name), else the path as given."""
+    if source is None:
+        return None
+    return source.name if isinstance(source, keras.Model) else str(source)
+
+
 def load_initial_weights(model, source):
     """Loads trained weights into ``model``: those of a trained model (a
     zoo name is resolved to one above this package, by
@@ -101,10 +109,10 @@ def load_initial_weights(model, source):
     model or a ``.keras`` file): the decoders' frame-input kernels start at
     zeros (see ``_transfer``), and their paths are printed.
     """
+    label = weights_label(source)
     if isinstance(source, keras.Model):
-        trained, label = source, source.name
+        trained = source
     else:
-        label = str(source)
         path = Path(source)
         if not path.name.endswith((".weights.h5", ".keras")):
             raise TrainingError(

@@ -63,7 +63,7 @@ def processes_of(coordinator=None, num_processes=None, process_id=None):
             f"A run of {count} processes needs the coordinator's address "
             f"(process 0's HOST:PORT): --coordinator or ${ADDRESS_ENV}. "
             f"Received: num_processes={count}, process_id={index}")
-    if count > 1 and address.count(",") > 0:
+    if count > 1:
         address = address.split(",")[0]  # Keras' variable lists every host
     return Processes(count, index, address if count > 1 else None)
 

@@ -50,6 +50,7 @@ from keras_vidrep.data import bouncing_digits
 from keras_vidrep.data import load_mnist_digits
 from keras_vidrep.data import read_videos
 from keras_vidrep.training.initial_weights import load_initial_weights
+from keras_vidrep.training.initial_weights import weights_label
 from keras_vidrep.models import build_model
 from keras_vidrep.models import compile_model
 from keras_vidrep.models import FrameMSE
@@ -322,16 +323,6 @@ def check_first_batch(model, batch_size, model_overrides=None, videos=False):
             f"model_overrides={model_overrides or {}}") from error
 
 
-def _weights_label(initial_weights):
-    """What ``run.json`` records of ``initial_weights``: a model's name (a
-    zoo model's is its zoo name), else the path as given."""
-    if initial_weights is None:
-        return None
-    if isinstance(initial_weights, keras.Model):
-        return initial_weights.name
-    return str(initial_weights)
-
-
 def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
           schedule="constant", optimizer="rmsprop", loss="cross_entropy",
           out=None, digits=None,
@@ -451,7 +442,7 @@ def train(name, *, steps=None, epochs=None, batch_size=16, learning_rate=1e-3,
            "model_overrides": model_overrides or {},
            "strategy": strategy, "precision": resolve_precision(precision),
            "jit_compile": jit_compile,
-           "initial_weights": _weights_label(initial_weights),
+           "initial_weights": weights_label(initial_weights),
            "videos": None if videos is None else str(videos),
            "videos_layout": layout}
     steps_per_epoch = min(checkpoint_every, steps) if steps else checkpoint_every
