@@ -25,7 +25,7 @@ MOVED = {
     "keras_vidrep.initial_weights": "keras_vidrep.training.initial_weights",
     "keras_vidrep.provenance": "keras_vidrep.training.provenance",
     "keras_vidrep.distributed": "keras_vidrep.training.multi_worker",
-    "keras_vidrep.presets": "keras_vidrep.zoo.presets",
+    "keras_vidrep.zoo.presets": "keras_vidrep.presets",
     "keras_vidrep.zoo_records": "keras_vidrep.zoo.records",
     "keras_vidrep.promotion": "keras_vidrep.zoo.promotion",
     "keras_vidrep.captions.presets": "keras_vidrep.zoo.captioners",

@@ -106,7 +106,7 @@ def load_trained(name_or_path, command, takes="video"):
 
 def cmd_list(args):
     # From the packaged preset table: no Keras import (see keras_vidrep_cli).
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
 
     table = preset_table()
     width = max(map(len, table))
@@ -359,7 +359,7 @@ def _demo_verdict(results):
     """What the demo's figures mean: its future MSE per frame against the
     best trivial baseline on the same sequences and against the zoo's fully
     trained composite_conv (from the packaged preset table)."""
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
 
     future = results["future"]
     ours = future["model"]["frame_mse"]["mean"]
@@ -882,7 +882,7 @@ def _check_paths(args):
     """Refuses, before Keras loads, a model argument that names nothing
     (an unknown name, a missing or damaged file), and a --digits or --data
     path where there is nothing (a --data glob is matched later)."""
-    from keras_vidrep.zoo.presets import locate
+    from keras_vidrep.presets import locate
 
     if getattr(args, "model", None) is not None:
         locate(args.model)

@@ -605,7 +605,7 @@ def test_every_option_is_described_with_its_default():
 def test_cli_keeps_the_traceback_of_our_own_bugs(monkeypatch, capsys):
     """Only bad input (InputError, the file system's OSError) is one line:
     a ValueError from a bug of ours propagates with its traceback."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
     from keras_vidrep._validation import InputError
 
     def fails_with(error):

@@ -238,7 +238,7 @@ def test_demo_says_what_its_figures_mean():
     """The demo puts its future MSE beside the best trivial baseline of the
     same sequences and the zoo's fully trained composite_conv, and says how
     to look at the latter."""
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
 
     def results(mse, ssim):
         return {"future": {

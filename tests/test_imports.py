@@ -53,13 +53,15 @@ def test_the_moved_modules_answer_to_their_old_paths():
 
 def test_the_package_root_holds_only_the_entry_and_its_helpers():
     """The rooms hold the modules (issue #28: 26 modules at the root
-    before): a new module at the root is a decision, taken here."""
+    before): a new module at the root is a decision, taken here.
+    ``presets`` is there, below the models, so that each model class loads
+    its own presets (``from_preset``), as keras-hub's do."""
     root = REPO / "keras_vidrep"
     modules = sorted(p.name for p in root.glob("*.py"))
     assert modules == ["__init__.py", "__main__.py", "_choices.py",
                        "_entry.py", "_hashing.py", "_logging.py", "_moved.py",
                        "_switch.py", "_validation.py", "_version.py",
-                       "cli.py"]
+                       "cli.py", "presets.py"]
     rooms = sorted(p.name for p in root.iterdir()
                    if (p / "__init__.py").is_file())
     assert rooms == ["captions", "data", "evaluation", "experiments",

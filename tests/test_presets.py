@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import keras_vidrep
-from keras_vidrep.zoo import presets
+from keras_vidrep import presets
 from keras_vidrep.zoo import loading as zoo
 from keras_vidrep.zoo import records as zoo_records
-from keras_vidrep.zoo.presets import PresetNotFoundError
+from keras_vidrep.presets import PresetNotFoundError
 from keras_vidrep._validation import InputError
 
 from tests.helpers import REPO

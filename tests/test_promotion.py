@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from keras_vidrep.zoo import presets
+from keras_vidrep import presets
 from keras_vidrep.zoo import loading as zoo
 from keras_vidrep.zoo import records as zoo_records
 from keras_vidrep._validation import InputError

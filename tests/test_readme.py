@@ -35,7 +35,8 @@ def block_with(words):
 # 2-core Intel Xeon of 2026-12-02 (2 s under TensorFlow), more than a test
 # can take; test_backends.py trains and evaluates on every backend.
 ANY_BACKEND = ("from keras_vidrep.layers import ConvLSTM",
-               "BouncingDigitBatches(load_mnist_digits(\"train\"), batch_size=16,\n")
+               "BouncingDigitBatches(load_mnist_digits(\"train\"), batch_size=16,\n",
+               "VideoSeq2Seq.from_preset(\"composite_conv\")")
 TENSORFLOW = ("model = build_model(\"composite_conv_cond\")",
               "bouncing_digits(digits, batch_size=16, seed=0)",
               "ProbeData.draw(100",

@@ -348,7 +348,7 @@ def test_a_name_trains_the_zoos_architecture_as_on_the_command_line(
     import keras_vidrep
     from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.models import build_model
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
     from keras_vidrep.training.trainer import train
 
     model = keras_vidrep.train("predictor_fc", steps=1, batch_size=2, checkpoint_every=1,

@@ -160,7 +160,7 @@ def test_missing_and_corrupt_artifacts_name_the_file(saved_models,
 def _record_sha256(monkeypatch, name, weights):
     """The preset table, as if ``weights`` were the file it records for
     ``name``."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
 
     table = {**presets.preset_table()}
     table[name] = {**table[name], "sha256": presets.sha256(weights)}
@@ -461,7 +461,9 @@ def test_shipped_captioner_serves_what_it_loads(name, mnist_dir):
 
 @pytest.mark.parametrize("text, message", [
     ("{not json", "is not valid JSON"),
-    ('["predictor_fc"]', 'a JSON object with the zoo model\'s "name"'),
+    ('["predictor_fc"]', r"to be a JSON object \(a serialized Keras model\)"),
+    ('{"class_name": "Nothing", "config": {}, "registered_name": "x>Nothing"}',
+     "Cannot build the model of preset .*its class is 'x>Nothing'"),
     ('{"hidden_sizes": [8]}', r'Received: \{"hidden_sizes": \[8\]\}'),
 ])
 def test_a_broken_preset_config_is_one_clear_error(tmp_path, text, message):

@@ -29,6 +29,7 @@ from keras_vidrep._validation import InputError
 from keras_vidrep._validation import check_one_of
 from keras_vidrep._validation import check_positive_ints
 from keras_vidrep.layers import PeepholeLSTM
+from keras_vidrep.presets import FromPreset
 
 
 def _appearance(frames):
@@ -87,7 +88,7 @@ class FrameReader(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vidrep")
-class S2VTCaptioner(keras.Model):
+class S2VTCaptioner(FromPreset, keras.Model):
     """Video-to-text model of Venugopalan et al. (2015) on our cells.
 
     Args:

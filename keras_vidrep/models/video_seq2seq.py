@@ -39,6 +39,7 @@ from keras_vidrep.layers import PeepholeLSTM
 from keras_vidrep.models.codecs import FlattenCodec
 from keras_vidrep.models.codecs import PatchCodec
 from keras_vidrep.models.teacher_forcing import TeacherForcing
+from keras_vidrep.presets import FromPreset
 
 
 class CellType:
@@ -398,7 +399,7 @@ def _check_choice(value, name, choices):
 
 
 @keras.saving.register_keras_serializable(package="keras_vidrep")
-class VideoSeq2Seq(keras.Model):
+class VideoSeq2Seq(FromPreset, keras.Model):
     """LSTM autoencoder, future predictor or composite model (functional).
 
     Args:

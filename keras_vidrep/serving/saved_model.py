@@ -164,20 +164,24 @@ def export(model, base_path, version=1, overwrite=False):
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
     shape = frames.shape[1:]
-    module.serve = tf.function(
+    # The functions are the signatures only, not also attributes of the
+    # module: as attributes, each was stored a second time (the SavedModel
+    # of autoencoder_fc: 411 KB of graph, 36 functions, against 20 as
+    # signatures only).
+    serve = tf.function(
         lambda frames: _any_batch(
             lambda clips: dict(model(clips, training=False)),
             _checked_frames(frames, shape)),
         input_signature=[frames])
-    module.encode = tf.function(
+    encode = tf.function(
         lambda frames: _any_batch(
             lambda clips: {"representation": encoder(clips, training=False)},
             _checked_frames(frames, shape)),
         input_signature=[frames])
     with _written_beside(folder) as staging:
         tf.saved_model.save(module, str(staging), signatures={
-            "serving_default": module.serve.get_concrete_function(),
-            "encode": module.encode.get_concrete_function()})
+            "serving_default": serve.get_concrete_function(),
+            "encode": encode.get_concrete_function()})
     return folder
 
 
@@ -309,11 +313,12 @@ def export_captioner(model, base_path, vocabulary, *, num_frames=10,
     module = tf.Module()
     module.model_variables = [variable.value for variable in model.variables]
     module.words = words
-    module.caption = tf.function(caption, input_signature=[frames])
+    # A signature only, not also an attribute (stored once; see export).
+    served = tf.function(caption, input_signature=[frames])
     with _written_beside(folder) as staging:
         tf.saved_model.save(module, str(staging), signatures={
-            "caption": module.caption.get_concrete_function(),
-            "serving_default": module.caption.get_concrete_function()})
+            "caption": served.get_concrete_function(),
+            "serving_default": served.get_concrete_function()})
     return folder
 
 

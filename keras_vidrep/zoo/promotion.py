@@ -42,38 +42,26 @@ SIZE_BUDGET_MIB = 200
 
 def _headline(name, report):
     """(target, value, higher is better) the zoo model ``name`` is judged
-    on: a video model's MSE per frame of the future if it predicts one, else
-    of the reconstruction; a captioner's greedy content score."""
-    from keras_vidrep.zoo import loading as zoo
-    from keras_vidrep.zoo.captioners import headline
+    on, as its kind judges it (``keras_vidrep.zoo.kinds``): a video model's
+    MSE per frame of the future if it predicts one, else of the
+    reconstruction; a captioner's greedy content score."""
+    from keras_vidrep.zoo.kinds import kind_of
 
-    if zoo.is_captioner(name):
-        return headline(report)
-    results = report["bouncing_digits_test"]
-    target = "future" if "future" in results else "reconstruction"
-    return target, results[target]["model"]["frame_mse"]["mean"], False
+    return kind_of(name).headline(report)
 
 
 def _report(name, model, sequences, seed, digits):
     """The evaluation record of ``model`` as the zoo model ``name``."""
-    from keras_vidrep.zoo import loading as zoo
-    from keras_vidrep.zoo.captioners import evaluate_preset
+    from keras_vidrep.zoo.kinds import kind_of
 
-    if zoo.is_captioner(name):
-        return {"model": name, **evaluate_preset(model, clips=sequences,
-                                                 digits=digits)}
-    return {"model": name, "bounce": "clamp", "bouncing_digits_test":
-            _evaluate(model, sequences, seed, digits)}
+    return {"model": name, **kind_of(name).evaluate(
+        model, sequences=sequences, seed=seed, digits=digits)}
 
 
 def _export(name, model, folder, version):
-    from keras_vidrep.zoo import loading as zoo
-    from keras_vidrep.zoo.captioners import export_preset
-    from keras_vidrep.serving.saved_model import export
+    from keras_vidrep.zoo.kinds import kind_of
 
-    if zoo.is_captioner(name):
-        return export_preset(model, folder, version)
-    return export(model, folder, version=version)
+    return kind_of(name).export(model, folder, version)
 
 
 def _finished_run(run_dir, name):
@@ -82,13 +70,12 @@ def _finished_run(run_dir, name):
         if not (run_dir / file_name).is_file():
             raise InputError(f"{run_dir} is not a finished training run: no "
                              f"{file_name}. Received: run_dir={str(run_dir)!r}")
-    from keras_vidrep.zoo import loading as zoo
-    from keras_vidrep.captions.training import CAPTIONER_RUN
     from keras_vidrep.training.checkpoints import planned_steps
     from keras_vidrep.training.checkpoints import read_run_record
+    from keras_vidrep.zoo.kinds import kind_of
 
     run = read_run_record(run_dir)
-    trained = CAPTIONER_RUN if zoo.is_captioner(name) else name
+    trained = kind_of(name).trained_as(name)
     if run.get("model") != trained:
         raise InputError(f"{run_dir} trained {run.get('model')!r}, not "
                          f"{name!r}. Received: name={name!r}")
@@ -106,16 +93,6 @@ def _architecture(model):
     config = model.get_config()
     return {k: v for k, v in config.items()
             if k not in ("name", "trainable", "teacher_forcing")}
-
-
-def _evaluate(model, sequences, seed, digits):
-    from keras_vidrep.data import bouncing_digits_eval
-    from keras_vidrep.evaluation.baselines import evaluate_model
-
-    clips = bouncing_digits_eval(sequences, seed=seed, batch_size=50,
-                                 source=digits, num_frames=model.clip_frames,
-                                 frame_size=model.frame_size)
-    return evaluate_model(model, clips, progress=False)
 
 
 def _record_runs(run_dir, run, name):
@@ -148,7 +125,7 @@ def _targets(name):
     evaluations, cards, index: one folder), the model's folder in
     ``saved_models/`` (weights, preset files, SavedModel), the serving
     config and the preset table."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
     from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.serving.saved_model import MODELS_CONFIG
 
@@ -161,7 +138,7 @@ def finish_interrupted_promotion():
     """Completes a promotion that a crash interrupted during its switch
     (``_switch.finish``), and removes what one interrupted while staging
     left beside the zoo; returns the targets switched ([] if none)."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
     from keras_vidrep.zoo import loading as zoo
 
     finished = _switch.finish(zoo.ROOT)
@@ -181,7 +158,7 @@ def _staged_zoo(name, targets):
     at a view in which each target is its staged copy (``_switch``), the
     other models' folders are the live ones (linked, only read). Whatever
     fails in it leaves the live zoo untouched and the staging removed."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
     from keras_vidrep.zoo import loading as zoo
 
     records, model_folder, models_config, table = targets
@@ -224,7 +201,7 @@ def _staged_zoo(name, targets):
 def _verify_staged(name, model, staged, version):
     """Refuses to switch to a staged zoo whose table, preset files and
     weights disagree, or whose SavedModel is missing."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
     from keras_vidrep.zoo import loading as zoo
 
     digest = presets.sha256(staged / zoo.WEIGHTS_FILE)
@@ -278,8 +255,9 @@ def promote(run_dir, name, *, sequences=1000, seed=1234, digits=None,
     """
     from keras_vidrep.zoo import loading as zoo
     from keras_vidrep.training.checkpoints import RunLock
+    from keras_vidrep.zoo.kinds import kind_of
 
-    zoo._check_name(name)
+    kind_of(name)  # an unknown name is refused with the valid ones
     run_dir, run = _finished_run(run_dir, name)
     # One promotion at a time: a second one would judge its run against the
     # model the first is replacing, and both would report success.
@@ -310,8 +288,9 @@ def reevaluate(name, *, sequences=1000, seed=1234, digits=None):
     from keras_vidrep.zoo import records as zoo_records
     from keras_vidrep.training.checkpoints import RunLock
     from keras_vidrep.training.checkpoints import atomic_write
+    from keras_vidrep.zoo.kinds import kind_of
 
-    zoo._check_name(name)
+    kind_of(name)  # an unknown name is refused with the valid ones
     path = zoo.ROOT / "zoo" / "evaluations" / f"{name}.json"
     if not path.is_file():
         raise InputError(f"{name} has no evaluation record ({path}) to "

@@ -16,7 +16,7 @@ def architecture(name, overrides=None):
     """The model arguments a run of ``name`` builds: ``overrides`` over the
     zoo preset's configuration of ``name`` (none for a name that is not a
     preset)."""
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
 
     return {**preset_table().get(name, {}).get("config", {}),
             **(overrides or {})}

@@ -20,8 +20,10 @@ from keras_vidrep.captions.baselines import CONTENT_FREE
 from keras_vidrep.captions.metrics import score_of
 from keras_vidrep.zoo.captioners import CAPTIONERS
 from keras_vidrep.zoo.captioners import train_command as captioner_train_command
+from keras_vidrep.zoo.kinds import CaptionerPresets
+from keras_vidrep.zoo.kinds import VideoPresets
+from keras_vidrep.zoo.kinds import kind_of
 from keras_vidrep.models import VARIANTS
-from keras_vidrep.models import build_model
 from keras_vidrep.models import describe
 from keras_vidrep.models.video_seq2seq import KINDS as KINDS_TARGETS
 
@@ -128,7 +130,8 @@ def _recipe(name):
     runs = [record for record, _ in run_stages(name)] or [{
         "steps": _PLANNED_STEPS, "batch_size": 16, "learning_rate": 0.001,
         "optimizer": "rmsprop", "loss": "cross_entropy", "seed": 0,
-        "checkpoint_every": 100, "model_overrides": zoo._sizes(name)}]
+        "checkpoint_every": 100,
+        "model_overrides": kind_of(name).builder_config(name)}]
     return "\n".join(_train_command(name, run) for run in runs)
 
 
@@ -158,19 +161,9 @@ def _captioner_entry(name, stages):
             "evaluation": summary}
 
 
-def table_entry(name):
-    """What the preset table (``keras_vidrep/zoo/presets.json``) holds for
-    ``name``, computed from the builder, the run records, the weights and
-    the evaluation; ``keras-vidrep presets`` writes it."""
-    from keras_vidrep.zoo.presets import sha256
-
-    artifact = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
-    stages = run_stages(name)
-    if zoo.is_captioner(name):
-        entry = _captioner_entry(name, stages)
-        return {**entry, "trained": _trained(stages) or None,
-                "parameters": zoo._build(name, entry["config"]).count_params(),
-                "sha256": sha256(artifact) if artifact.is_file() else None}
+def _video_entry(name, stages):
+    """The description, builder configuration, recipe and evaluation
+    summary of the video model ``name``."""
     report = _evaluation(name)
     summary = None
     if report:
@@ -183,19 +176,40 @@ def table_entry(name):
                          v["frame_mse"]["mean"] for k, v in
                          results[target].items() if k != "model")}
             for target in ("future", "reconstruction") if target in results}}
-    return {"description": describe(name), "config": dict(zoo._sizes(name)),
-            "recipe": _recipe(name),
-            "trained": _trained(stages) or None,
-            "parameters": build_model(name, **zoo._sizes(name)).count_params(),
+    return {"description": describe(name),
+            "config": kind_of(name).builder_config(name),
+            "recipe": _recipe(name), "evaluation": summary}
+
+
+# PresetKind class -> (its table entry, its model card).
+_WRITERS = {}
+
+
+def table_entry(name):
+    """What the preset table (``keras_vidrep/zoo/presets.json``) holds for
+    ``name``, computed from the builder, the run records, the weights and
+    the evaluation; ``keras-vidrep presets`` writes it. ``keras_config`` is
+    the built model serialized by Keras, what a preset directory's
+    ``config.json`` holds."""
+    from keras_vidrep.presets import keras_config
+    from keras_vidrep.presets import sha256
+
+    artifact = zoo.saved_models_dir() / name / zoo.WEIGHTS_FILE
+    stages = run_stages(name)
+    kind = kind_of(name)
+    entry = _WRITERS[type(kind)][0](name, stages)
+    model = kind.build(name, entry["config"])
+    return {**entry, "trained": _trained(stages) or None,
+            "parameters": model.count_params(),
             "sha256": sha256(artifact) if artifact.is_file() else None,
-            "evaluation": summary}
+            "keras_config": keras_config(model)}
 
 
 def write_presets(names=None):
     """Writes the preset table and the ``config.json`` and ``metadata.json``
     of the preset directories of ``names`` (default: every model), from the
     table and the weights; returns the paths written."""
-    from keras_vidrep.zoo import presets
+    from keras_vidrep import presets
 
     table = {name: table_entry(name) for name in zoo.list_models()}
     presets.TABLE_FILE.write_text(json.dumps(table, indent=1) + "\n")
@@ -515,12 +529,14 @@ def _content_free(report):
 def model_card(name):
     """The markdown model card of ``name``, from its preset, run record,
     evaluation and learning curve; ``None`` until the model is evaluated."""
-    zoo._check_name(name)
-    preset, stages, report = zoo._presets()[name], run_stages(name), _evaluation(name)
+    kind_of(name)  # an unknown name is refused with the valid ones
+    preset, stages, report = zoo.PRESETS[name], run_stages(name), _evaluation(name)
     if report is None:
         return None
-    if zoo.is_captioner(name):
-        return _captioner_card(name, preset, stages, report)
+    return _WRITERS[type(kind_of(name))][1](name, preset, stages, report)
+
+
+def _video_card(name, preset, stages, report):
     model = zoo.build_preset(name)
     lines = [f"# {name}", "", preset["description"] + ".", "",
              "Generated by `keras-vidrep card` from the evaluation in "
@@ -597,6 +613,10 @@ def model_card(name):
             f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'} now.")
     lines += _against_sibling(name, report)
     return "\n".join(lines) + "\n"
+
+
+_WRITERS.update({VideoPresets: (_video_entry, _video_card),
+                 CaptionerPresets: (_captioner_entry, _captioner_card)})
 
 
 def write_card(name):

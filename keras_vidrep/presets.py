@@ -1,13 +1,19 @@
 """Zoo presets: where a pretrained model's files are, wherever keras_vidrep is
-installed.
+installed, and how a preset becomes a model (``load_preset``, behind
+``VideoSeq2Seq.from_preset`` and ``S2VTCaptioner.from_preset``).
 
 A preset is a directory (as in keras-hub): ``model.weights.h5``,
-``config.json`` (the builder's arguments) and ``metadata.json`` (parameter
-count, the weights' sha256, the training recipe and the evaluation summary),
-beside the SavedModel version folders. The table of presets,
-``keras_vidrep/zoo/presets.json``, ships inside the package and is read on
-first use; it is generated from the run records and the weights by
+``config.json`` (the model as ``keras.saving.serialize_keras_object``
+writes it, which ``keras.saving.deserialize_keras_object`` reads back) and
+``metadata.json`` (parameter count, the weights' sha256, the training recipe
+and the evaluation summary), beside the SavedModel version folders. The table
+of presets, ``keras_vidrep/zoo/presets.json``, ships inside the package and
+is read on first use; it is generated from the run records and the weights by
 ``keras-vidrep presets`` (never edited by hand).
+
+This module sits below the models (it imports none of ours but the
+standard-library helpers), so that each model class can load its own presets
+as in keras-hub; the zoo above it adds compiling, evaluating, promoting.
 
 A name resolves, in order, to:
 
@@ -30,12 +36,12 @@ from pathlib import Path
 from keras_vidrep._hashing import file_sha256
 from keras_vidrep._validation import InputError
 
-TABLE_FILE = Path(__file__).with_name("presets.json")
+TABLE_FILE = Path(__file__).parent / "zoo" / "presets.json"
 WEIGHTS_FILE = "model.weights.h5"
 HOME_ENV = "KERAS_VIDREP_HOME"
 URL_ENV = "KERAS_VIDREP_WEIGHTS_URL"
 SAVED_MODELS_ENV = "KERAS_VIDREP_SAVED_MODELS"
-CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 class PresetNotFoundError(FileNotFoundError):
@@ -234,14 +240,163 @@ def resolve(name):
 
 
 def preset_files(name, weights_path):
-    """``{file name: text}`` of a preset directory's ``config.json`` and
-    ``metadata.json``, from the table and the weights."""
+    """``{file name: text}`` of a preset directory's ``config.json`` (the
+    serialized model, ``keras_config``) and ``metadata.json``, from the
+    table and the weights."""
     entry = preset_table()[name]
-    config = {"name": name, **entry["config"]}
     metadata = {"name": name, "description": entry["description"],
                 "parameters": entry["parameters"],
                 "weights": WEIGHTS_FILE, "sha256": sha256(weights_path),
                 "recipe": entry["recipe"],
                 "evaluation": entry.get("evaluation")}
-    return {"config.json": json.dumps(config, indent=2) + "\n",
+    return {"config.json": json.dumps(entry["keras_config"], indent=2) + "\n",
             "metadata.json": json.dumps(metadata, indent=2) + "\n"}
+
+
+def keras_config(model):
+    """What a preset's ``config.json`` holds: ``model`` as
+    ``keras.saving.serialize_keras_object`` writes it, without the compile
+    settings (a preset is an architecture and weights; the zoo compiles)."""
+    import keras
+
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return config
+
+
+def is_keras_config(config):
+    """Whether a preset directory's ``config.json`` holds a serialized Keras
+    object (``keras_config``); directories written before it held the zoo
+    name and the builder's arguments (``{"name": ..., ...}``)."""
+    return isinstance(config, dict) and isinstance(
+        config.get("class_name"), str) and isinstance(config.get("config"),
+                                                      dict)
+
+
+def read_config(path):
+    """A preset directory's ``config.json``, a JSON object; one clear error
+    else."""
+    try:
+        config = json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is not valid JSON ({error}).") from error
+    if not isinstance(config, dict):
+        raise InputError(f"Expected {path} to be a JSON object (a "
+                         "serialized Keras model). Received: "
+                         f"{json.dumps(config)[:200]}")
+    return config
+
+
+def load_preset(preset, *, load_weights=True, cls=None):
+    """The model of a zoo name or a preset directory, built from its Keras
+    config, with its weights checked against their recorded sha256.
+
+    Args:
+        preset: a zoo name (``preset_table()``) or a preset directory
+            (``config.json`` beside ``model.weights.h5``).
+        load_weights: load the pretrained weights (True) or keep the fresh
+            ones of the architecture (False).
+        cls: the class the model must be (``VideoSeq2Seq.from_preset``
+            passes its own); None takes any.
+
+    Raises:
+        InputError: not a name or a preset directory (a ``.keras`` file is
+            read by ``keras_vidrep.load``), a ``config.json`` that is not a
+            serialized Keras model of a registered class, or a model of
+            another class than ``cls``.
+        FileNotFoundError, OSError: see ``resolve`` and ``load_weights_file``.
+    """
+    import keras
+
+    kind, where = locate(preset)
+    if kind == "file":
+        raise InputError(
+            f"{where} is a model file, not a preset (a zoo name or a "
+            "directory with config.json and model.weights.h5): read it with "
+            f"keras_vidrep.load or keras.saving.load_model. Received: "
+            f"preset={str(preset)!r}")
+    if kind == "name":
+        config, recorded = (preset_table()[where]["keras_config"],
+                            preset_table()[where]["sha256"])
+        folder = resolve(where) if load_weights else None
+    else:
+        config, folder = read_config(where / "config.json"), where
+        if not is_keras_config(config):
+            raise InputError(
+                f"{where / 'config.json'} holds builder arguments, as preset "
+                "directories written before 2026-12-06 did, not a serialized "
+                "Keras model: read it with keras_vidrep.load, or write it "
+                "again with `keras-vidrep presets`. Received: "
+                f"{json.dumps(config)[:200]}")
+        metadata = where / "metadata.json"
+        recorded = (json.loads(metadata.read_text()).get("sha256")
+                    if metadata.is_file() else None)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as error:
+        raise InputError(
+            f"Cannot build the model of preset {str(preset)!r} from its "
+            f"config ({type(error).__name__}: {str(error)[:200]}); its class "
+            f"is {config.get('registered_name') or config.get('class_name')!r}"
+            ": import the module that registers it (keras_vidrep's are "
+            "registered by `import keras_vidrep`).") from error
+    if cls is not None and not isinstance(model, cls):
+        raise InputError(
+            f"Preset {str(preset)!r} holds a {type(model).__name__} model, "
+            f"not a {cls.__name__} one: load it with "
+            f"{type(model).__name__}.from_preset or keras_vidrep.load.")
+    if load_weights:
+        load_weights_file(model, folder / WEIGHTS_FILE, sha256=recorded)
+    return model
+
+
+def load_weights_file(model, path, sha256=None):
+    """Loads ``path`` into ``model``, first checking its bytes against the
+    recorded ``sha256`` (when one is recorded): damaged or overwritten
+    weights would otherwise load silently, as any HDF5 file of the right
+    layout does."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}.")
+    found = file_sha256(path) if sha256 is not None else None
+    if found != sha256:
+        raise OSError(
+            f"The weights file {path} is not the one recorded for it: its "
+            f"sha256 is {found}, the record says {sha256}. It "
+            "was damaged or replaced; restore it (e.g. `git checkout -- "
+            f"{path}` in a checkout) or load with weights=None.")
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        raise OSError(f"Cannot read the weights file {path}: "
+                      f"{type(error).__name__}: {error}") from error
+
+
+class FromPreset:
+    """``from_preset`` for a model class, as keras-hub's models have it."""
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True):
+        """A model of this class from a zoo name or a preset directory.
+
+        Args:
+            preset: a zoo name (``keras_vidrep.list_models()``) or a preset
+                directory: ``config.json`` (the serialized model) beside
+                ``model.weights.h5``, e.g. ``saved_models/composite_conv``
+                or a copy of it.
+            load_weights: the pretrained weights (True, checked against
+                their recorded sha256) or fresh ones (False).
+
+        Returns:
+            The model, not compiled (``keras_vidrep.load`` compiles it for
+            fine-tuning).
+
+        Raises:
+            InputError: an unknown name (the valid ones are listed), a
+                preset of another class, or a model file.
+
+        Example:
+
+        >>> model = VideoSeq2Seq.from_preset("composite_conv")  # doctest: +SKIP
+        """
+        return load_preset(preset, load_weights=load_weights, cls=cls)
