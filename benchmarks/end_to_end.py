@@ -15,6 +15,10 @@ the next one's. Works on any Keras backend (KERAS_BACKEND=jax on a GPU);
 ``--precision`` lists the precisions to measure (``float32``,
 ``mixed_bfloat16``, ``mixed_float16``, ``auto``), as ``keras-vidrep train
 --precision`` takes them; each model runs once per precision.
+
+Also prints the achieved GFLOP/s of a training step, counted from the
+architecture (``training_flops``), and its share of the CPU's peak
+(``layer_speed.cpu_peak_gflops``; ``--cpu-ghz`` as there).
 """
 
 import argparse
@@ -28,6 +32,8 @@ import sys
 import time
 
 import keras
+
+from layer_speed import cpu_peak_gflops
 
 from keras_vidrep.training.precision import PRECISIONS
 from keras_vidrep.training.precision import resolve_precision
@@ -45,6 +51,36 @@ def _peak_memory():
             return f"{device.platform} peak", stats["peak_bytes_in_use"]
     # ru_maxrss is in kilobytes on Linux.
     return "peak RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def training_flops(model, batch_size):
+    """FLOPs of one training step of a ``VideoSeq2Seq``, counted from its
+    architecture: two per multiply-add of every LSTM layer's gate kernels
+    (input and recurrent; a ConvLSTM's at every cell of its patch grid) at
+    every frame, of the encoder and each decoder, and of the read-out; the
+    backward pass counted as twice the forward. Element-wise work (gate
+    activations, peepholes, the loss) is left out: a lower bound."""
+    if model.cell == "fc":
+        cells, kernel = 1, 1
+        channels = model.frame_size ** 2 * model.channels
+    else:
+        cells, kernel = (model.frame_size // model.patch_size) ** 2, \
+            model.kernel_size ** 2
+        channels = model.patch_size ** 2 * model.channels
+    sizes = list(model.hidden_sizes)
+
+    def stack(first_input, frames):
+        inputs = [first_input] + sizes[:-1]
+        return frames * sum(2 * cells * kernel * (i + u) * 4 * u
+                            for i, u in zip(inputs, sizes))
+
+    forward = stack(channels, model.input_frames)
+    for target in model.targets:
+        frames = (model.input_frames if target == "reconstruction"
+                  else model.future_frames)
+        forward += stack(channels if model.conditional else 0, frames)
+        forward += frames * 2 * cells * sum(sizes) * channels  # read-out
+    return 3 * forward * batch_size
 
 
 class StepTimes(keras.callbacks.Callback):
@@ -85,7 +121,9 @@ def measure(name, digits, batch_size, steps, warmup, precision="float32"):
               callbacks=[timer], shuffle=False)
     what, peak = _peak_memory()
     step = statistics.median(timer.times[warmup:])
+    flops = training_flops(model, batch_size)
     return {"model": name, "parameters": model.count_params(),
+            "step_gflop": flops / 1e9, "gflops": flops / step / 1e9,
             "batch_size": batch_size, "step_ms": step * 1e3,
             "sequences_per_s": batch_size / step, "memory": what,
             "peak_mib": peak / 2**20, "before_fit_mib": before / 2**20,
@@ -106,6 +144,9 @@ def main():
                         choices=list(PRECISIONS),
                         help="precisions to measure, each model in each "
                         "(default float32)")
+    parser.add_argument("--cpu-ghz", type=float,
+                        help="clock for the CPU's peak (default: as "
+                        "layer_speed.py finds it)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # subprocess mode
     args = parser.parse_args()
     if args.one:
@@ -127,10 +168,14 @@ def main():
             if done.returncode:
                 sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
             r = json.loads(done.stdout.strip().splitlines()[-1])
+            peak, _ = cpu_peak_gflops(r["policy"], args.cpu_ghz)
             print(f"{r['model']:16s} {r['policy']:15s} {r['parameters']:>9,} "
                   f"params  {r['step_ms']:7.1f} ms/step  "
-                  f"{r['sequences_per_s']:7.1f} seq/s  {r['memory']} "
-                  f"{r['peak_mib']:7.0f} MiB (before fit "
+                  f"{r['sequences_per_s']:7.1f} seq/s  "
+                  f"{r['gflops']:6.1f} GFLOP/s"
+                  + (f" ({r['gflops'] / peak:.0%} of the CPU's peak)"
+                     if peak else "")
+                  + f"  {r['memory']} {r['peak_mib']:7.0f} MiB (before fit "
                   f"{r['before_fit_mib']:.0f} MiB)")
 
 

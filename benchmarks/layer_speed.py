@@ -128,7 +128,8 @@ def cpu_peak_gflops(precision="float32", ghz=None):
     how it was counted: cores x clock x FMA units x lanes x 2 (an FMA is two
     FLOPs). Two FMA units per core (AMD Zen 2-4 and Intel's server cores
     since Skylake-SP); lanes from the widest vectors the CPU reports (AMD's
-    Zen 4 runs AVX-512 on 256-bit units: 8 float32 lanes); bfloat16 doubles
+    Zen 4, family 25, runs AVX-512 on 256-bit units: 8 float32 lanes; Zen 5,
+    family 26, on 512-bit units: 16); bfloat16 doubles
     the float32 rate where the CPU has AVX512_BF16 or AMX (dot products of
     pairs), else it computes in float32. The clock is the one
     /proc/cpuinfo reports, in a VM often the nominal one: a CPU that boosts
@@ -148,7 +149,8 @@ def cpu_peak_gflops(precision="float32", ghz=None):
     ghz = ghz or float(fields["cpu MHz"]) / 1000
     cores = len(os.sched_getaffinity(0))
     amd = fields.get("vendor_id") == "AuthenticAMD"
-    lanes = (8 if amd else 16) if "avx512f" in flags else \
+    half_width = amd and int(fields.get("cpu family", "0") or 0) < 26
+    lanes = (8 if half_width else 16) if "avx512f" in flags else \
         8 if {"avx2", "fma"} <= flags else 4
     per_cycle = 2 * lanes * 2
     if "bfloat16" in precision and flags & {"avx512_bf16", "amx_bf16"}:

@@ -52,7 +52,7 @@ def main():
     from keras_vidrep.data import load_mnist_digits
     from keras_vidrep.models import build_model
     from keras_vidrep.models import compile_model
-    from keras_vidrep.zoo.presets import preset_table
+    from keras_vidrep.presets import preset_table
     from keras_vidrep.training.precision import precision_scope
     from keras_vidrep.training.trainer import training_data
 
