@@ -287,6 +287,14 @@ def read_config(path):
     return config
 
 
+def folder_sha256(folder):
+    """The weights' sha256 a preset directory's ``metadata.json`` records;
+    None without one."""
+    metadata = Path(folder) / "metadata.json"
+    return (json.loads(metadata.read_text()).get("sha256")
+            if metadata.is_file() else None)
+
+
 def load_preset(preset, *, load_weights=True, cls=None):
     """The model of a zoo name or a preset directory, built from its Keras
     config, with its weights checked against their recorded sha256.
@@ -328,9 +336,7 @@ def load_preset(preset, *, load_weights=True, cls=None):
                 "Keras model: read it with keras_vidrep.load, or write it "
                 "again with `keras-vidrep presets`. Received: "
                 f"{json.dumps(config)[:200]}")
-        metadata = where / "metadata.json"
-        recorded = (json.loads(metadata.read_text()).get("sha256")
-                    if metadata.is_file() else None)
+        recorded = folder_sha256(where)
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:

@@ -126,9 +126,10 @@ def load(name_or_path, weights="pretrained", compile=True):
     from keras_vidrep import presets
 
     kind, where = presets.locate(name_or_path)
-    if kind == "preset" and not presets.is_keras_config(
-            presets.read_config(where / "config.json")):
-        model = _legacy_preset(where, weights)
+    config = (presets.read_config(where / "config.json")
+              if kind == "preset" else None)
+    if config is not None and not presets.is_keras_config(config):
+        model = _legacy_preset(where, config, weights)
     elif kind in ("name", "preset"):
         model = presets.load_preset(where,
                                     load_weights=weights == "pretrained")
@@ -154,33 +155,23 @@ def _model_file(path):
                       f"{type(error).__name__}: {error}") from error
 
 
-def _legacy_preset(folder, weights):
-    """A preset directory whose ``config.json`` holds the zoo name and the
-    builder's arguments, as the zoo wrote them before it wrote serialized
-    Keras models: still read, so that copies made then keep loading."""
+def _legacy_preset(folder, config, weights):
+    """A preset directory whose ``config.json`` (``config``, read) holds the
+    zoo name and the builder's arguments, as the zoo wrote them before it
+    wrote serialized Keras models: still read, so that copies made then keep
+    loading."""
+    from keras_vidrep.presets import folder_sha256
     from keras_vidrep.presets import load_weights_file
 
-    config = _preset_config(folder / "config.json")
+    if not isinstance(config.get("name"), str):
+        raise InputError(
+            f"Expected {folder / 'config.json'} to be a serialized Keras "
+            "model or a JSON object with the zoo model's \"name\" and the "
+            f"builder's arguments. Received: {json.dumps(config)[:200]}")
+    config = dict(config)
     name = config.pop("name")
     model = kind_of(name).build(name, config)
     if weights == "pretrained":
-        metadata = folder / "metadata.json"
-        load_weights_file(model, folder / WEIGHTS_FILE, sha256=(
-            json.loads(metadata.read_text()).get("sha256")
-            if metadata.is_file() else None))
+        load_weights_file(model, folder / WEIGHTS_FILE,
+                          sha256=folder_sha256(folder))
     return model
-
-
-def _preset_config(path):
-    """A preset directory's ``config.json``: a JSON object naming the zoo
-    model (``name``) and the builder's arguments; one clear error else."""
-    try:
-        config = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(f"{path} is not valid JSON ({error}).") from error
-    if not isinstance(config, dict) or not isinstance(config.get("name"), str):
-        raise InputError(
-            f"Expected {path} to be a JSON object with the zoo model's "
-            "\"name\" and the builder's arguments. Received: "
-            f"{json.dumps(config)[:200]}")
-    return config
